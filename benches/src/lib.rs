@@ -1,0 +1,10 @@
+//! Shared helpers for the Stratus benchmarks and report programs.
+
+use std::path::PathBuf;
+
+/// The folder shared beside the checkout (`../shared`), overridable with `STRATUS_SHARED_DIR`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("STRATUS_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}

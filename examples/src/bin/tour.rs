@@ -1,0 +1,2 @@
+//! A tour of Stratus.
+fn main() {}
