@@ -1,2 +1,0 @@
-//! A tour of Stratus.
-fn main() {}

@@ -1,0 +1,13 @@
+//! A tour of Stratus: each crate shows its main job on a small, real workload.
+//!
+//! Run it with `cargo run --release -p examples --bin tour`.
+
+mod objstore_tour;
+
+type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> TourResult {
+    objstore_tour::run().await?;
+    Ok(())
+}
