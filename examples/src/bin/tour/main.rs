@@ -2,6 +2,8 @@
 //!
 //! Run it with `cargo run --release -p examples --bin tour`.
 
+mod edgecache_tour;
+mod funcrt_tour;
 mod objstore_tour;
 
 type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -9,5 +11,7 @@ type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 #[tokio::main]
 async fn main() -> TourResult {
     objstore_tour::run().await?;
+    funcrt_tour::run().await?;
+    edgecache_tour::run().await?;
     Ok(())
 }
