@@ -1,0 +1,1084 @@
+//! The conformance suite every backend runs: S3 behaviour, one async function per area.
+//!
+//! Each function takes a fresh, empty [`Store`] built on the backend under test with the given
+//! [`ManualClock`], and panics on the first divergence from S3. [`conformance_tests!`](crate::conformance_tests)
+//! turns the whole suite into `#[tokio::test]`s for one backend:
+//!
+//! ```ignore
+//! objstore::conformance_tests!(|clock: &stratus_clock::ManualClock| {
+//!     let store = objstore::Store::builder().clock(clock.clock()).build();
+//!     (store, ())
+//! });
+//! ```
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use stratus_clock::ManualClock;
+
+use crate::{
+    ByteRange, Conditions, CopyOptions, DEFAULT_CONTENT_TYPE, DeleteOptions, ETag, Error,
+    GetOptions, ListOptions, MetadataDirective, ObjectAttributes, PutOptions, Store,
+};
+
+/// Generates one `#[tokio::test]` per conformance function for a backend. The argument is a closure
+/// `|&ManualClock| -> (Store, Guard)`; the guard (a temp dir, say) lives as long as the test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            buckets, bucket_names, put_get_head, metadata, keys, key_limits, ranges, conditional_reads,
+            conditional_writes, create_only_race, delete, delete_many, copy, list_basics, list_delimiter,
+            list_pagination, list_order, limits, missing_bucket);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let clock = ::stratus_clock::ManualClock::new();
+                let (store, _guard) = ($make)(&clock);
+                $crate::conformance::$name(&store, &clock).await;
+            }
+        )*
+    };
+}
+
+fn code<T: std::fmt::Debug>(r: crate::Result<T>) -> &'static str {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e.code(),
+    }
+}
+
+/// Bucket lifecycle: create, head, list sorted, delete only when empty, S3's errors.
+pub async fn buckets(store: &Store, _clock: &ManualClock) {
+    assert!(store.list_buckets().await.unwrap().is_empty());
+    for name in ["zeta", "alpha", "mid-1"] {
+        store.create_bucket(name).await.unwrap();
+    }
+    let names: Vec<_> = store
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, ["alpha", "mid-1", "zeta"]);
+    assert_eq!(store.head_bucket("alpha").await.unwrap().name, "alpha");
+    assert_eq!(
+        code(store.create_bucket("alpha").await),
+        "BucketAlreadyOwnedByYou"
+    );
+    assert_eq!(code(store.head_bucket("nope").await), "NoSuchBucket");
+    assert_eq!(code(store.delete_bucket("nope").await), "NoSuchBucket");
+
+    let b = store.bucket("alpha").unwrap();
+    b.put("k", "v").await.unwrap();
+    let err = store.delete_bucket("alpha").await.unwrap_err();
+    assert_eq!(err.code(), "BucketNotEmpty");
+    assert!(err.to_string().contains("alpha"), "{err}");
+    b.delete("k").await.unwrap();
+    store.delete_bucket("alpha").await.unwrap();
+    assert_eq!(code(store.head_bucket("alpha").await), "NoSuchBucket");
+    assert_eq!(code(b.put("k", "v").await), "NoSuchBucket");
+    assert_eq!(code(b.get("k").await), "NoSuchBucket");
+    // The name is free again.
+    store.create_bucket("alpha").await.unwrap();
+    assert_eq!(store.list_buckets().await.unwrap().len(), 3);
+}
+
+/// Bucket naming rules reach the store's API.
+pub async fn bucket_names(store: &Store, _clock: &ManualClock) {
+    for bad in [
+        "ab",
+        "UPPER",
+        "a_b",
+        "-ab",
+        "a..b",
+        "10.0.0.1",
+        "xn--ab",
+        "ab-s3alias",
+        "../etc",
+    ] {
+        let err = store.create_bucket(bad).await.unwrap_err();
+        assert_eq!(err.code(), "InvalidBucketName", "{bad}");
+        assert_eq!(err.status(), 400);
+        assert_eq!(code(store.bucket(bad)), "InvalidBucketName");
+    }
+    assert!(
+        store.list_buckets().await.unwrap().is_empty(),
+        "no bad name was created"
+    );
+    store.create_bucket(&"a".repeat(63)).await.unwrap();
+}
+
+/// Put, get and head: MD5 ETags quoted as S3 quotes them, sizes, Last-Modified from the clock.
+pub async fn put_get_head(store: &Store, clock: &ManualClock) {
+    let b = store.create_bucket("data").await.unwrap();
+    let before = clock.clock().now();
+    let meta = b
+        .put("fox", "The quick brown fox jumps over the lazy dog")
+        .await
+        .unwrap();
+    assert_eq!(meta.etag.as_str(), "\"9e107d9d372bb6826bd81d3542a419d6\"");
+    assert_eq!(meta.size, 43);
+    assert_eq!(meta.last_modified, before);
+
+    let got = b.get("fox").await.unwrap();
+    assert_eq!(
+        &got.body[..],
+        b"The quick brown fox jumps over the lazy dog"
+    );
+    assert_eq!(got.meta.etag, meta.etag);
+    assert_eq!(got.range, None);
+    assert_eq!(*b.head("fox").await.unwrap(), *meta);
+
+    // Overwrite: new content, new ETag, new Last-Modified.
+    clock.advance(Duration::from_secs(5));
+    let meta2 = b.put("fox", Bytes::new()).await.unwrap();
+    assert_eq!(meta2.etag, ETag::of(b""));
+    assert_eq!(meta2.last_modified, before + Duration::from_secs(5));
+    assert!(b.get("fox").await.unwrap().body.is_empty());
+    assert_eq!(b.head("fox").await.unwrap().size, 0);
+
+    let err = b.get("missing").await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("NoSuchKey", 404));
+    assert!(
+        err.to_string().contains("missing") && err.to_string().contains("data"),
+        "{err}"
+    );
+    assert_eq!(code(b.head("missing").await), "NoSuchKey");
+
+    // A 1 MiB object round-trips byte for byte.
+    let big: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let m = b.put("big", big.clone()).await.unwrap();
+    assert_eq!(m.etag, ETag::of(&big));
+    assert_eq!(&b.get("big").await.unwrap().body[..], &big[..]);
+}
+
+/// Content headers and user metadata are stored and returned; names are lowercased; the default type.
+pub async fn metadata(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("meta").await.unwrap();
+    let attributes = ObjectAttributes::default()
+        .with_content_type("text/html; charset=utf-8")
+        .with_content_encoding("gzip")
+        .with_content_disposition("attachment; filename=\"a.html\"")
+        .with_content_language("en-US")
+        .with_cache_control("max-age=60")
+        .with_metadata("Owner", "Ada")
+        .with_metadata("x", "with  spaces");
+    b.put_opts(
+        "page",
+        "<html/>",
+        PutOptions {
+            attributes,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for meta in [
+        b.head("page").await.unwrap(),
+        b.get("page").await.unwrap().meta,
+    ] {
+        let a = &meta.attributes;
+        assert_eq!(a.content_type.as_deref(), Some("text/html; charset=utf-8"));
+        assert_eq!(a.content_encoding.as_deref(), Some("gzip"));
+        assert_eq!(
+            a.content_disposition.as_deref(),
+            Some("attachment; filename=\"a.html\"")
+        );
+        assert_eq!(a.content_language.as_deref(), Some("en-US"));
+        assert_eq!(a.cache_control.as_deref(), Some("max-age=60"));
+        assert_eq!(
+            a.user_metadata.get("owner").map(String::as_str),
+            Some("Ada")
+        );
+        assert_eq!(
+            a.user_metadata.get("x").map(String::as_str),
+            Some("with  spaces")
+        );
+        assert_eq!(a.user_metadata.len(), 2);
+    }
+    b.put("plain", "x").await.unwrap();
+    assert_eq!(
+        b.head("plain")
+            .await
+            .unwrap()
+            .attributes
+            .content_type
+            .as_deref(),
+        Some(DEFAULT_CONTENT_TYPE)
+    );
+}
+
+/// Keys are any UTF-8: `a`, `a/`, `a/b`, `a//b`, `../x` and friends are distinct objects.
+pub async fn keys(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("keys").await.unwrap();
+    let keys = [
+        "a",
+        "a/",
+        "a/b",
+        "a//b",
+        "/",
+        "//",
+        "../x",
+        "../../etc/passwd",
+        "./a",
+        ".",
+        "..",
+        "dir/",
+        " ",
+        "a b",
+        "é",
+        "日本語/ファイル",
+        "\u{1F600}",
+        "tab\there",
+        "nul\0byte",
+        "back\\slash",
+        "%2F",
+        "?q=1#f",
+    ];
+    for (i, k) in keys.iter().enumerate() {
+        b.put(k, format!("value {i}"))
+            .await
+            .unwrap_or_else(|e| panic!("put {k:?}: {e}"));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        let got = b.get(k).await.unwrap_or_else(|e| panic!("get {k:?}: {e}"));
+        assert_eq!(got.body, Bytes::from(format!("value {i}")), "{k:?}");
+        assert_eq!(got.meta.key, *k);
+    }
+    let listed: Vec<String> = b
+        .list_all("")
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.key.clone())
+        .collect();
+    let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    b.delete("a/").await.unwrap();
+    assert_eq!(code(b.get("a/").await), "NoSuchKey");
+    assert_eq!(&b.get("a").await.unwrap().body[..], b"value 0");
+    assert_eq!(&b.get("a/b").await.unwrap().body[..], b"value 2");
+}
+
+/// Keys up to 1024 bytes of UTF-8; longer or empty keys are typed errors, and nothing is stored.
+pub async fn key_limits(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("limits").await.unwrap();
+    let max = "k".repeat(1024);
+    b.put(&max, "ok").await.unwrap();
+    assert_eq!(&b.get(&max).await.unwrap().body[..], b"ok");
+    let long = "é".repeat(513); // 1026 bytes
+    let err = b.put(&long, "x").await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("KeyTooLongError", 400));
+    assert!(
+        matches!(
+            err,
+            Error::KeyTooLong {
+                len: 1026,
+                max: 1024,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(code(b.get(&long).await), "KeyTooLongError");
+    assert_eq!(code(b.delete(&long).await), "KeyTooLongError");
+    assert_eq!(code(b.put("", "x").await), "InvalidArgument");
+    assert_eq!(b.list_all("").await.unwrap().len(), 1);
+}
+
+/// Byte ranges: bounded, open-ended, suffix, clamped, and S3's 416 cases.
+pub async fn ranges(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("ranges").await.unwrap();
+    b.put("digits", "0123456789").await.unwrap();
+    b.put("empty", "").await.unwrap();
+    let get = |key: &'static str, r: &'static str| {
+        let b = b.clone();
+        async move {
+            b.get_opts(
+                key,
+                GetOptions {
+                    range: ByteRange::parse(r),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    };
+    for (r, body, range) in [
+        ("bytes=0-0", "0", 0..1),
+        ("bytes=2-5", "2345", 2..6),
+        ("bytes=7-", "789", 7..10),
+        ("bytes=-3", "789", 7..10),
+        ("bytes=-100", "0123456789", 0..10),
+        ("bytes=8-100", "89", 8..10),
+        ("bytes=9-9", "9", 9..10),
+    ] {
+        let out = get("digits", r)
+            .await
+            .unwrap_or_else(|e| panic!("{r}: {e}"));
+        assert_eq!(out.body, Bytes::from(body), "{r}");
+        assert_eq!(out.range, Some(range), "{r}");
+        assert_eq!(out.meta.size, 10);
+    }
+    for r in ["bytes=10-", "bytes=10-20", "bytes=-0"] {
+        let err = get("digits", r).await.unwrap_err();
+        assert_eq!((err.code(), err.status()), ("InvalidRange", 416), "{r}");
+        assert!(
+            matches!(&err, Error::InvalidRange { size: 10, .. }),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        get("empty", "bytes=0-").await.unwrap_err().code(),
+        "InvalidRange"
+    );
+    // What S3 ignores reads the whole object.
+    assert_eq!(get("digits", "bytes=5-2").await.unwrap().body.len(), 10);
+    assert_eq!(
+        get("missing", "bytes=0-1").await.unwrap_err().code(),
+        "NoSuchKey"
+    );
+}
+
+/// If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since on get and head.
+pub async fn conditional_reads(store: &Store, clock: &ManualClock) {
+    let b = store.create_bucket("cond").await.unwrap();
+    let t0 = clock.clock().now();
+    let meta = b.put("k", "v1").await.unwrap();
+    let tag = meta.etag.as_str().to_string();
+    let hour = Duration::from_secs(3600);
+    let get = |c: Conditions| {
+        let b = b.clone();
+        async move {
+            b.get_opts(
+                "k",
+                GetOptions {
+                    conditions: c,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|o| o.body)
+        }
+    };
+    let head = |c: Conditions| {
+        let b = b.clone();
+        async move { b.head_opts("k", &c).await.map(|m| m.size) }
+    };
+    let cases: Vec<(Conditions, Option<(&str, u16)>)> = vec![
+        (Conditions::default().if_match(&tag), None),
+        (Conditions::default().if_match(tag.trim_matches('"')), None),
+        (Conditions::default().if_match("*"), None),
+        (
+            Conditions::default().if_match("\"nope\""),
+            Some(("PreconditionFailed", 412)),
+        ),
+        (
+            Conditions::default().if_none_match(&tag),
+            Some(("NotModified", 304)),
+        ),
+        (
+            Conditions::default().if_none_match("*"),
+            Some(("NotModified", 304)),
+        ),
+        (Conditions::default().if_none_match("\"nope\""), None),
+        (
+            Conditions::default().if_modified_since(t0),
+            Some(("NotModified", 304)),
+        ),
+        (Conditions::default().if_modified_since(t0 - hour), None),
+        (Conditions::default().if_unmodified_since(t0), None),
+        (
+            Conditions::default().if_unmodified_since(t0 - hour),
+            Some(("PreconditionFailed", 412)),
+        ),
+        // S3's precedence: If-Match true beats If-Unmodified-Since false; If-None-Match false beats
+        // If-Modified-Since false.
+        (
+            Conditions::default()
+                .if_match(&tag)
+                .if_unmodified_since(t0 - hour),
+            None,
+        ),
+        (
+            Conditions::default()
+                .if_none_match("\"nope\"")
+                .if_modified_since(t0 + hour),
+            None,
+        ),
+        (
+            Conditions::default()
+                .if_match("\"nope\"")
+                .if_none_match(&tag),
+            Some(("PreconditionFailed", 412)),
+        ),
+    ];
+    for (c, want) in cases {
+        for got in [
+            get(c.clone()).await.map(|_| ()),
+            head(c.clone()).await.map(|_| ()),
+        ] {
+            match (&got, want) {
+                (Ok(()), None) => {}
+                (Err(e), Some((code, status))) => {
+                    assert_eq!((e.code(), e.status()), (code, status), "{c:?}")
+                }
+                _ => panic!("{c:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+    // A 304 carries the current ETag and Last-Modified, as S3's does.
+    match get(Conditions::default().if_none_match(&tag)).await {
+        Err(Error::NotModified {
+            etag,
+            last_modified,
+            ..
+        }) => {
+            assert_eq!(etag, tag);
+            assert_eq!(last_modified, t0);
+        }
+        other => panic!("{other:?}"),
+    }
+    // After a newer write, If-Modified-Since of the old time succeeds.
+    clock.advance(Duration::from_secs(10));
+    b.put("k", "v2").await.unwrap();
+    assert_eq!(
+        get(Conditions::default().if_modified_since(t0))
+            .await
+            .unwrap(),
+        Bytes::from("v2")
+    );
+    assert_eq!(
+        code(get(Conditions::default().if_match(&tag)).await),
+        "PreconditionFailed"
+    );
+    // A missing key is 404 whatever the conditions.
+    let missing = b.get_opts(
+        "nope",
+        GetOptions {
+            conditions: Conditions::default().if_match("*"),
+            ..Default::default()
+        },
+    );
+    assert_eq!(code(missing.await), "NoSuchKey");
+}
+
+/// Conditions on put: create-only, compare-and-swap, and nothing written when they fail.
+pub async fn conditional_writes(store: &Store, clock: &ManualClock) {
+    let b = store.create_bucket("cas").await.unwrap();
+    let put = |data: &'static str, c: Conditions| {
+        let b = b.clone();
+        async move {
+            b.put_opts(
+                "k",
+                data,
+                PutOptions {
+                    conditions: c,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    };
+    let m1 = put("v1", Conditions::default().if_none_match("*"))
+        .await
+        .unwrap();
+    let err = put("v2", Conditions::default().if_none_match("*"))
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("PreconditionFailed", 412));
+    assert!(
+        err.to_string().contains("If-None-Match") && err.to_string().contains("\"k\""),
+        "{err}"
+    );
+    assert_eq!(
+        &b.get("k").await.unwrap().body[..],
+        b"v1",
+        "a failed create-only put writes nothing"
+    );
+
+    assert_eq!(
+        code(put("v2", Conditions::default().if_match("\"stale\"")).await),
+        "PreconditionFailed"
+    );
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"v1");
+    let m2 = put("v2", Conditions::default().if_match(m1.etag.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"v2");
+    assert_eq!(
+        code(put("v3", Conditions::default().if_match(m1.etag.as_str())).await),
+        "PreconditionFailed"
+    );
+
+    // If-Match on a free key is 404 NoSuchKey, as S3 answers conditional writes.
+    let free = b.put_opts(
+        "free",
+        "x",
+        PutOptions {
+            conditions: Conditions::default().if_match("*"),
+            ..Default::default()
+        },
+    );
+    assert_eq!(code(free.await), "NoSuchKey");
+    assert_eq!(code(b.head("free").await), "NoSuchKey");
+
+    let t = m2.last_modified;
+    assert_eq!(
+        code(
+            put(
+                "v3",
+                Conditions::default().if_unmodified_since(t - Duration::from_secs(60))
+            )
+            .await
+        ),
+        "PreconditionFailed"
+    );
+    assert_eq!(
+        code(put("v3", Conditions::default().if_modified_since(t)).await),
+        "PreconditionFailed"
+    );
+    clock.advance(Duration::from_secs(1));
+    put(
+        "v3",
+        Conditions::default()
+            .if_unmodified_since(t)
+            .if_none_match("\"other\""),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"v3");
+}
+
+/// Concurrent create-only puts of one key: exactly one wins, and the object is the winner's.
+pub async fn create_only_race(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("race").await.unwrap();
+    for round in 0..5 {
+        let key = format!("k{round}");
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (b, key) = (b.clone(), key.clone());
+                tokio::spawn(async move {
+                    let opts = PutOptions {
+                        conditions: Conditions::default().if_none_match("*"),
+                        ..Default::default()
+                    };
+                    b.put_opts(&key, format!("writer {i}"), opts)
+                        .await
+                        .map(|_| i)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(i) => winners.push(i),
+                Err(e) => assert_eq!(e.code(), "PreconditionFailed"),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one create-only put wins: {winners:?}"
+        );
+        assert_eq!(
+            b.get(&key).await.unwrap().body,
+            Bytes::from(format!("writer {}", winners[0]))
+        );
+    }
+}
+
+/// Delete: idempotent on missing keys, conditional with If-Match.
+pub async fn delete(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("del").await.unwrap();
+    let m = b.put("k", "v").await.unwrap();
+    b.delete("missing").await.unwrap();
+    let with = |c: Conditions| b.delete_opts("k", DeleteOptions { conditions: c });
+    assert_eq!(
+        code(with(Conditions::default().if_match("\"other\"")).await),
+        "PreconditionFailed"
+    );
+    assert!(
+        b.head("k").await.is_ok(),
+        "a failed conditional delete deletes nothing"
+    );
+    let removed = with(Conditions::default().if_match(m.etag.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(removed.map(|m| m.key.clone()).as_deref(), Some("k"));
+    assert_eq!(code(b.get("k").await), "NoSuchKey");
+    assert!(
+        b.delete_opts("k", DeleteOptions::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(b.list_all("").await.unwrap().is_empty());
+}
+
+/// DeleteObjects: per-key results, missing keys count as deleted, at most 1000 keys.
+pub async fn delete_many(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("bulk").await.unwrap();
+    for i in 0..10 {
+        b.put(&format!("k{i}"), "v").await.unwrap();
+    }
+    let too_long = "x".repeat(1025);
+    let out = b
+        .delete_many([
+            "k0".to_string(),
+            "k1".into(),
+            "never".into(),
+            too_long.clone(),
+            "k9".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out.deleted, ["k0", "k1", "never", "k9"]);
+    assert_eq!(out.errors.len(), 1);
+    assert_eq!(out.errors[0].key, too_long);
+    assert_eq!(out.errors[0].error.code(), "KeyTooLongError");
+    let left: Vec<_> = b
+        .list_all("")
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.key.clone())
+        .collect();
+    assert_eq!(left, ["k2", "k3", "k4", "k5", "k6", "k7", "k8"]);
+
+    let err = b
+        .delete_many((0..1001).map(|i| format!("k{i}")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "MalformedXML");
+    assert!(matches!(
+        err,
+        Error::TooManyKeys {
+            count: 1001,
+            max: 1000,
+            ..
+        }
+    ));
+    assert_eq!(
+        b.list_all("").await.unwrap().len(),
+        7,
+        "an oversized batch deletes nothing"
+    );
+    assert_eq!(
+        code(store.bucket("nobucket").unwrap().delete_many(["a"]).await),
+        "NoSuchBucket"
+    );
+}
+
+/// CopyObject: within and across buckets, metadata copied or replaced, conditions, S3's refusals.
+pub async fn copy(store: &Store, clock: &ManualClock) {
+    let src = store.create_bucket("src").await.unwrap();
+    let dst = store.create_bucket("dst").await.unwrap();
+    let attrs = ObjectAttributes::default()
+        .with_content_type("text/plain")
+        .with_metadata("a", "1");
+    let m = src
+        .put_opts(
+            "k",
+            "payload",
+            PutOptions {
+                attributes: attrs.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(30));
+
+    let c = src.copy("k", "k2").await.unwrap();
+    assert_eq!(c.etag, m.etag);
+    assert_eq!(c.attributes, m.attributes);
+    assert_eq!(c.last_modified, m.last_modified + Duration::from_secs(30));
+    assert_eq!(&src.get("k2").await.unwrap().body[..], b"payload");
+
+    let c = dst
+        .copy_from("src", "k", "copied", CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(c.etag, m.etag);
+    assert_eq!(&dst.get("copied").await.unwrap().body[..], b"payload");
+
+    let replaced = ObjectAttributes::default().with_content_type("application/json");
+    let opts = CopyOptions {
+        metadata: MetadataDirective::Replace(replaced),
+        ..Default::default()
+    };
+    let c = dst.copy_from("src", "k", "replaced", opts).await.unwrap();
+    assert_eq!(
+        c.attributes.content_type.as_deref(),
+        Some("application/json")
+    );
+    assert!(c.attributes.user_metadata.is_empty());
+
+    let err = src.copy("k", "k").await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("InvalidRequest", 400));
+    let opts = CopyOptions {
+        metadata: MetadataDirective::Replace(attrs.with_metadata("b", "2")),
+        ..Default::default()
+    };
+    let c = src.copy_from("src", "k", "k", opts).await.unwrap();
+    assert_eq!(
+        c.attributes.user_metadata.len(),
+        2,
+        "a copy onto itself that replaces metadata is allowed"
+    );
+
+    // Source conditions: failures are 412 even for the "none-match" and "modified-since" forms.
+    let tag = m.etag.as_str().to_string();
+    for (cond, ok) in [
+        (Conditions::default().if_match(&tag), true),
+        (Conditions::default().if_match("\"x\""), false),
+        (Conditions::default().if_none_match(&tag), false),
+        (
+            Conditions::default().if_modified_since(clock.clock().now()),
+            false,
+        ),
+    ] {
+        let opts = CopyOptions {
+            source_conditions: cond.clone(),
+            ..Default::default()
+        };
+        match dst.copy_from("src", "k", "cond", opts).await {
+            Ok(_) => assert!(ok, "{cond:?}"),
+            Err(e) => assert!(
+                !ok && e.code() == "PreconditionFailed" && e.status() == 412,
+                "{cond:?}: {e}"
+            ),
+        }
+    }
+    // Destination conditions, as on a put.
+    let opts = CopyOptions {
+        conditions: Conditions::default().if_none_match("*"),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(dst.copy_from("src", "k", "copied", opts).await),
+        "PreconditionFailed"
+    );
+    assert_eq!(
+        code(
+            dst.copy_from("src", "missing", "x", CopyOptions::default())
+                .await
+        ),
+        "NoSuchKey"
+    );
+    assert_eq!(
+        code(
+            dst.copy_from("nobucket", "k", "x", CopyOptions::default())
+                .await
+        ),
+        "NoSuchBucket"
+    );
+    assert_eq!(code(dst.head("x").await), "NoSuchKey");
+}
+
+async fn fill(store: &Store, name: &str, keys: &[&str]) -> crate::Bucket {
+    let b = store.create_bucket(name).await.unwrap();
+    for k in keys {
+        b.put(k, k.as_bytes().to_vec()).await.unwrap();
+    }
+    b
+}
+
+fn keys_of(page: &crate::ListPage) -> Vec<&str> {
+    page.objects.iter().map(|m| m.key.as_str()).collect()
+}
+
+/// ListObjectsV2 without a delimiter: prefix, start-after, max-keys 0 and the 1000 cap.
+pub async fn list_basics(store: &Store, _clock: &ManualClock) {
+    let b = fill(store, "list", &["a/1", "a/2", "ab", "b/1", "c"]).await;
+    let page = b.list(&ListOptions::default()).await.unwrap();
+    assert_eq!(keys_of(&page), ["a/1", "a/2", "ab", "b/1", "c"]);
+    assert!(!page.is_truncated && page.next_continuation_token.is_none());
+    assert_eq!((page.key_count, page.max_keys), (5, 1000));
+    assert_eq!(page.objects[0].etag, ETag::of(b"a/1"));
+    assert_eq!(page.objects[0].size, 3);
+
+    assert_eq!(
+        keys_of(&b.list(&ListOptions::default().prefix("a")).await.unwrap()),
+        ["a/1", "a/2", "ab"]
+    );
+    assert_eq!(
+        keys_of(&b.list(&ListOptions::default().prefix("a/")).await.unwrap()),
+        ["a/1", "a/2"]
+    );
+    assert!(
+        b.list(&ListOptions::default().prefix("zzz"))
+            .await
+            .unwrap()
+            .objects
+            .is_empty()
+    );
+    assert_eq!(
+        keys_of(
+            &b.list(&ListOptions::default().start_after("a/2"))
+                .await
+                .unwrap()
+        ),
+        ["ab", "b/1", "c"]
+    );
+    assert_eq!(
+        keys_of(
+            &b.list(&ListOptions::default().start_after("a/15"))
+                .await
+                .unwrap()
+        ),
+        ["a/2", "ab", "b/1", "c"]
+    );
+    assert_eq!(
+        keys_of(
+            &b.list(&ListOptions::default().prefix("b").start_after("a"))
+                .await
+                .unwrap()
+        ),
+        ["b/1"]
+    );
+
+    let zero = b.list(&ListOptions::default().max_keys(0)).await.unwrap();
+    assert!(zero.objects.is_empty() && !zero.is_truncated && zero.key_count == 0);
+    let capped = b
+        .list(&ListOptions::default().max_keys(5000))
+        .await
+        .unwrap();
+    assert_eq!(capped.max_keys, 1000);
+
+    let two = b.list(&ListOptions::default().max_keys(2)).await.unwrap();
+    assert_eq!(keys_of(&two), ["a/1", "a/2"]);
+    assert!(two.is_truncated);
+    let token = two.next_continuation_token.clone().unwrap();
+    let rest = b
+        .list(&ListOptions::default().continuation_token(token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&rest), ["ab", "b/1", "c"]);
+    // A token takes precedence over start-after, as in S3.
+    let both = b
+        .list(
+            &ListOptions::default()
+                .continuation_token(token)
+                .start_after("b"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&both), ["ab", "b/1", "c"]);
+    let exact = b.list(&ListOptions::default().max_keys(5)).await.unwrap();
+    assert!(
+        !exact.is_truncated,
+        "a page that ends exactly at the last key is not truncated"
+    );
+
+    let err = b
+        .list(&ListOptions::default().continuation_token("not-a-token!"))
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("InvalidArgument", 400));
+    assert!(err.to_string().contains("continuation-token"), "{err}");
+}
+
+/// Delimiters: common prefixes, counted against max-keys, paginated by token, multi-byte delimiters.
+pub async fn list_delimiter(store: &Store, _clock: &ManualClock) {
+    let b = fill(
+        store,
+        "delim",
+        &[
+            "a/1",
+            "a/2/x",
+            "a/3",
+            "b",
+            "c/1",
+            "c/2",
+            "d/",
+            "d//e",
+            "e",
+            "photos/2024/jan/1.jpg",
+            "photos/2024/feb/2.jpg",
+            "photos/index",
+        ],
+    )
+    .await;
+    let page = b
+        .list(&ListOptions::default().delimiter("/"))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&page), ["b", "e"]);
+    assert_eq!(page.common_prefixes, ["a/", "c/", "d/", "photos/"]);
+    assert_eq!(page.key_count, 6);
+
+    let page = b
+        .list(&ListOptions::default().prefix("a/").delimiter("/"))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&page), ["a/1", "a/3"]);
+    assert_eq!(page.common_prefixes, ["a/2/"]);
+    let page = b
+        .list(&ListOptions::default().prefix("d/").delimiter("/"))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&page), ["d/"]);
+    assert_eq!(page.common_prefixes, ["d//"]);
+    let page = b
+        .list(&ListOptions::default().prefix("photos/2024/").delimiter("/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.common_prefixes,
+        ["photos/2024/feb/", "photos/2024/jan/"]
+    );
+
+    // Paginate one entry at a time: prefixes and keys interleave in order, each once.
+    let mut opts = ListOptions::default().delimiter("/").max_keys(1);
+    let mut seen = Vec::new();
+    loop {
+        let page = b.list(&opts).await.unwrap();
+        assert_eq!(page.key_count, 1);
+        seen.extend(page.common_prefixes.iter().cloned());
+        seen.extend(page.objects.iter().map(|m| m.key.clone()));
+        match page.next_continuation_token {
+            Some(t) => opts.continuation_token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a/", "b", "c/", "d/", "e", "photos/"]);
+
+    let page = b
+        .list(&ListOptions::default().delimiter("/2"))
+        .await
+        .unwrap();
+    assert!(
+        page.common_prefixes.contains(&"a/2".to_string())
+            && page.common_prefixes.contains(&"photos/2".to_string())
+    );
+    assert!(page.common_prefixes.contains(&"c/2".to_string()));
+}
+
+/// Pagination over many keys with every page size returns each key once, in order.
+pub async fn list_pagination(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("pages").await.unwrap();
+    let keys: Vec<String> = (0..2500).map(|i| format!("k/{i:05}")).collect();
+    for k in &keys {
+        b.put(k, "").await.unwrap();
+    }
+    let first = b.list(&ListOptions::default()).await.unwrap();
+    assert_eq!(first.objects.len(), 1000);
+    assert!(first.is_truncated);
+    assert_eq!(b.list_all("").await.unwrap().len(), 2500);
+    for page_size in [1, 7, 999, 1000] {
+        let mut opts = ListOptions::default().prefix("k/").max_keys(page_size);
+        let mut got = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = b.list(&opts).await.unwrap();
+            assert!(page.objects.len() <= page_size);
+            pages += 1;
+            got.extend(page.objects.iter().map(|m| m.key.clone()));
+            match page.next_continuation_token {
+                Some(t) => opts.continuation_token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(got, keys, "page size {page_size}");
+        assert_eq!(
+            pages,
+            keys.len().div_ceil(page_size),
+            "page size {page_size}"
+        );
+    }
+}
+
+/// Keys list in UTF-8 binary order (not locale, not UTF-16 order).
+pub async fn list_order(store: &Store, _clock: &ManualClock) {
+    let keys = [
+        "\u{1F600}",
+        "\u{FF61}",
+        "é",
+        "z",
+        "a",
+        "Z",
+        "0",
+        "~",
+        " ",
+        "a/b",
+        "a-b",
+        "a.b",
+        "\u{7F}",
+    ];
+    let b = fill(store, "order", &keys).await;
+    let mut expected: Vec<&str> = keys.to_vec();
+    expected.sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+    let page = b.list(&ListOptions::default()).await.unwrap();
+    assert_eq!(keys_of(&page), expected);
+    // UTF-16 order would put U+FF61 after U+1F600 (a surrogate pair starts 0xD83D); UTF-8 does not.
+    let pos = |k: &str| expected.iter().position(|x| *x == k).unwrap();
+    assert!(pos("\u{FF61}") < pos("\u{1F600}"));
+}
+
+/// Size limits: user metadata over 2 KB, puts over the configured maximum.
+pub async fn limits(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("lim").await.unwrap();
+    let mut attributes = ObjectAttributes::default();
+    attributes
+        .user_metadata
+        .insert("big".into(), "v".repeat(2046));
+    let err = b
+        .put_opts(
+            "k",
+            "v",
+            PutOptions {
+                attributes,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "MetadataTooLarge");
+    assert_eq!(err.key(), Some("k"));
+    assert_eq!(code(b.head("k").await), "NoSuchKey");
+
+    let small = Store::builder()
+        .backend_arc(store.inner.backend.clone())
+        .clock(store.clock().clone())
+        .max_put_size(8)
+        .build();
+    let sb = small.bucket("lim").unwrap();
+    sb.put("eight", "12345678").await.unwrap();
+    let err = sb.put("nine", "123456789").await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("EntityTooLarge", 400));
+    assert!(matches!(
+        err,
+        Error::EntityTooLarge {
+            size: 9,
+            max: 8,
+            ..
+        }
+    ));
+    assert_eq!(code(b.head("nine").await), "NoSuchKey");
+}
+
+/// Every object operation on a missing bucket is `NoSuchBucket`.
+pub async fn missing_bucket(store: &Store, _clock: &ManualClock) {
+    let b = store.bucket("ghost").unwrap();
+    assert_eq!(code(b.put("k", "v").await), "NoSuchBucket");
+    assert_eq!(code(b.get("k").await), "NoSuchBucket");
+    assert_eq!(code(b.head("k").await), "NoSuchBucket");
+    assert_eq!(code(b.delete("k").await), "NoSuchBucket");
+    assert_eq!(code(b.list(&ListOptions::default()).await), "NoSuchBucket");
+    assert_eq!(
+        code(b.list(&ListOptions::default().max_keys(0)).await),
+        "NoSuchBucket"
+    );
+    let err = b.copy("a", "b").await.unwrap_err();
+    assert_eq!(err.code(), "NoSuchBucket");
+    assert!(err.to_string().contains("ghost"), "{err}");
+}

@@ -1,0 +1,184 @@
+//! Object and bucket metadata.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::etag::ETag;
+
+/// S3's limit on user-defined metadata: names plus values, in bytes.
+pub const MAX_USER_METADATA: usize = 2048;
+
+/// The content type S3 gives an object put without one.
+pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+/// The HTTP headers S3 stores with an object and returns on get and head, and the `x-amz-meta-*` user
+/// metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttributes {
+    /// `Content-Type`; `binary/octet-stream` when none is given, as in S3.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as the client sent it.
+    pub expires: Option<String>,
+    /// User metadata (`x-amz-meta-NAME`), names lowercased as S3 stores them.
+    pub user_metadata: BTreeMap<String, String>,
+}
+
+impl ObjectAttributes {
+    /// Sets the content type.
+    #[must_use]
+    pub fn with_content_type(mut self, v: impl Into<String>) -> Self {
+        self.content_type = Some(v.into());
+        self
+    }
+
+    /// Sets the content encoding.
+    #[must_use]
+    pub fn with_content_encoding(mut self, v: impl Into<String>) -> Self {
+        self.content_encoding = Some(v.into());
+        self
+    }
+
+    /// Sets the content disposition.
+    #[must_use]
+    pub fn with_content_disposition(mut self, v: impl Into<String>) -> Self {
+        self.content_disposition = Some(v.into());
+        self
+    }
+
+    /// Sets the content language.
+    #[must_use]
+    pub fn with_content_language(mut self, v: impl Into<String>) -> Self {
+        self.content_language = Some(v.into());
+        self
+    }
+
+    /// Sets the cache control.
+    #[must_use]
+    pub fn with_cache_control(mut self, v: impl Into<String>) -> Self {
+        self.cache_control = Some(v.into());
+        self
+    }
+
+    /// Adds one user metadata entry (`x-amz-meta-NAME`); the name is lowercased as S3 does.
+    #[must_use]
+    pub fn with_metadata(mut self, name: impl AsRef<str>, value: impl Into<String>) -> Self {
+        self.user_metadata
+            .insert(name.as_ref().to_ascii_lowercase(), value.into());
+        self
+    }
+
+    /// The size S3 counts against the 2 KB limit: names plus values in bytes.
+    pub fn user_metadata_size(&self) -> usize {
+        self.user_metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum()
+    }
+
+    /// Normalizes as S3 stores: lowercased metadata names, the default content type; and checks the limit.
+    pub(crate) fn normalized(mut self, bucket: &str, key: &str) -> Result<Self> {
+        if self
+            .user_metadata
+            .keys()
+            .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            self.user_metadata = self
+                .user_metadata
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+        }
+        let size = self.user_metadata_size();
+        if size > MAX_USER_METADATA {
+            return Err(Error::MetadataTooLarge {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                size,
+                max: MAX_USER_METADATA,
+            });
+        }
+        if self.content_type.is_none() {
+            self.content_type = Some(DEFAULT_CONTENT_TYPE.to_string());
+        }
+        Ok(self)
+    }
+}
+
+/// What S3 knows about one stored object: what `HeadObject` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The entity tag.
+    pub etag: ETag,
+    /// When the object was written, by the store's clock (millisecond precision, as S3 lists it).
+    pub last_modified: SystemTime,
+    /// Stored headers and user metadata.
+    pub attributes: ObjectAttributes,
+}
+
+/// What a bucket listing says of a bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketInfo {
+    /// The bucket's name.
+    pub name: String,
+    /// When it was created.
+    pub created: SystemTime,
+}
+
+/// Cuts a time to whole milliseconds, the precision S3 keeps.
+pub(crate) fn to_millis(t: SystemTime) -> SystemTime {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(d.as_millis() as u64),
+        Err(_) => t,
+    }
+}
+
+/// Whole seconds since the epoch: the precision of HTTP dates, used by conditional requests.
+pub(crate) fn to_secs(t: SystemTime) -> i128 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i128,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i128),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_names_are_lowercased_and_limited() {
+        let a = ObjectAttributes::default()
+            .with_metadata("Owner", "me")
+            .normalized("b", "k")
+            .unwrap();
+        assert_eq!(a.user_metadata.get("owner").map(String::as_str), Some("me"));
+        assert_eq!(a.content_type.as_deref(), Some(DEFAULT_CONTENT_TYPE));
+
+        let mut big = ObjectAttributes::default();
+        big.user_metadata.insert("k".into(), "v".repeat(2048));
+        let err = big.normalized("bkt", "key").unwrap_err();
+        assert_eq!(err.code(), "MetadataTooLarge");
+        assert!(matches!(
+            err,
+            Error::MetadataTooLarge {
+                size: 2049,
+                max: 2048,
+                ..
+            }
+        ));
+    }
+}
