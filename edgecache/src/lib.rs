@@ -7,3 +7,4 @@
 //! Time comes from [`stratus_clock::Clock`], so tests move TTLs forward without sleeping.
 //!
 //! This crate is being built; see the project's issue tracker for the planned API.
+pub mod policy;

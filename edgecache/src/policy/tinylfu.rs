@@ -1,0 +1,859 @@
+//! W-TinyLFU with an adaptive window: the admission and eviction policy of one shard.
+//!
+//! The design is Caffeine's (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission
+//! Policy", and "Adaptive Software Cache Management", Middleware'18):
+//!
+//! - New entries enter a small LRU *window* (1% of the weight at first).
+//! - Entries leaving the window become *candidates* for the main space, a segmented LRU of *probation* and
+//!   *protected* (80% of the main space) queues. A hit in probation promotes to protected; protected overflow
+//!   is demoted back to probation.
+//! - When the cache is over its bound, a candidate competes with the *victim* at probation's LRU end; the one
+//!   with the lower estimated frequency ([`FrequencySketch`]) is evicted, ties go to the victim. This is what
+//!   makes the policy scan resistant: a scan or a loop larger than the cache cannot flush the main space.
+//!   A candidate at least as frequent as [`ADMIT_HASHDOS_THRESHOLD`] is admitted at random 1 time in 128, so an
+//!   attacker cannot pin a victim by colliding its hash.
+//! - A hill climber samples the hit rate every `10 × entries` requests and moves weight between the window and
+//!   the main space in the direction that improved it (a larger window suits recency-biased workloads, a smaller
+//!   one frequency-biased ones), with a decaying step that restarts when the hit rate shifts by 5 points.
+//!
+//! Entries live in an arena indexed by `u32`, linked into intrusive doubly linked queues; the hash table holds
+//! only arena indices, so each key is stored once.
+
+use hashbrown::HashTable;
+
+use super::sketch::FrequencySketch;
+
+/// The initial share of the weight given to the main space (the window gets the rest).
+const PERCENT_MAIN: f64 = 0.99;
+/// The share of the main space given to the protected queue.
+const PERCENT_MAIN_PROTECTED: f64 = 0.80;
+/// A hit rate change (fraction) that restarts the climber with a full step.
+const HILL_CLIMBER_RESTART_THRESHOLD: f64 = 0.05;
+/// The climber's full step, as a fraction of the maximum weight.
+const HILL_CLIMBER_STEP_PERCENT: f64 = 0.0625;
+/// How much the step shrinks after each sample that does not restart it.
+const HILL_CLIMBER_STEP_DECAY_RATE: f64 = 0.98;
+/// The most entries moved between queues at once when the window is resized.
+const QUEUE_TRANSFER_THRESHOLD: usize = 1_000;
+/// Candidates at least this frequent are admitted over a more frequent victim 1 time in 128.
+pub(crate) const ADMIT_HASHDOS_THRESHOLD: u8 = 6;
+
+/// No entry.
+const NIL: u32 = u32::MAX;
+
+/// The queue an entry sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    Window,
+    Probation,
+    Protected,
+}
+
+/// One arena slot: links, policy data and (when live) the entry.
+#[derive(Debug)]
+struct Slot<K, V> {
+    prev: u32,
+    next: u32,
+    queue: Queue,
+    weight: u32,
+    hash: u64,
+    entry: Option<(K, V)>,
+}
+
+/// An intrusive doubly linked queue: `head` is the least recently used end, `tail` the most recently used.
+#[derive(Debug, Clone, Copy)]
+struct Deque {
+    head: u32,
+    tail: u32,
+}
+
+impl Deque {
+    const EMPTY: Deque = Deque {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
+/// The outcome of an insert.
+#[derive(Debug)]
+pub(crate) enum Inserted<K, V> {
+    /// The key is new.
+    New,
+    /// The key was present; this is the value it replaced.
+    Replaced(V),
+    /// The entry is heavier than the whole shard; it was not stored (and any previous entry for the key was
+    /// removed, so the cache never serves an outdated value).
+    Rejected(K, V),
+}
+
+/// A W-TinyLFU cache of bounded weight, single threaded (the concurrent cache shards and locks it).
+#[derive(Debug)]
+pub(crate) struct TinyLfu<K, V> {
+    table: HashTable<u32>,
+    slots: Vec<Slot<K, V>>,
+    free: Vec<u32>,
+    window: Deque,
+    probation: Deque,
+    protected: Deque,
+    sketch: FrequencySketch,
+    /// Whether the sketch grows with the entry count (when the caller did not know how many entries to expect).
+    grow_sketch: bool,
+    len: usize,
+    max: u64,
+    window_max: u64,
+    protected_max: u64,
+    weight: u64,
+    window_weight: u64,
+    protected_weight: u64,
+    hits_in_sample: u64,
+    misses_in_sample: u64,
+    previous_hit_rate: f64,
+    step_size: f64,
+    adjustment: i64,
+    rng: u64,
+    evictions: u64,
+}
+
+impl<K, V> TinyLfu<K, V> {
+    /// A cache bounded by `max` weight whose sketch is sized for `entries` entries; with `grow_sketch` the
+    /// sketch grows when the cache holds more entries than that.
+    pub(crate) fn new(max: u64, entries: usize, grow_sketch: bool) -> Self {
+        let window_max = max - (PERCENT_MAIN * max as f64) as u64;
+        let main = max - window_max;
+        Self {
+            table: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            window: Deque::EMPTY,
+            probation: Deque::EMPTY,
+            protected: Deque::EMPTY,
+            sketch: FrequencySketch::new(entries),
+            grow_sketch,
+            len: 0,
+            max,
+            window_max,
+            protected_max: (PERCENT_MAIN_PROTECTED * main as f64) as u64,
+            weight: 0,
+            window_weight: 0,
+            protected_weight: 0,
+            hits_in_sample: 0,
+            misses_in_sample: 0,
+            previous_hit_rate: 0.0,
+            step_size: -HILL_CLIMBER_STEP_PERCENT * max as f64,
+            adjustment: 0,
+            rng: 0x2545_F491_4F6C_DD1D ^ max,
+            evictions: 0,
+        }
+    }
+
+    /// The number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The total weight of the entries.
+    pub(crate) fn weight(&self) -> u64 {
+        self.weight
+    }
+
+    /// The weight bound.
+    pub(crate) fn max_weight(&self) -> u64 {
+        self.max
+    }
+
+    /// The number of entries evicted for room (not removed by the caller).
+    pub(crate) fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    /// The window's current maximum weight (moved by the hill climber).
+    #[cfg(test)]
+    pub(crate) fn window_max(&self) -> u64 {
+        self.window_max
+    }
+
+    fn find(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<u32> {
+        self.table
+            .find(hash, |&i| match &self.slots[i as usize].entry {
+                Some((k, _)) => eq(k),
+                None => false,
+            })
+            .copied()
+    }
+
+    /// Looks a key up, recording the access (a hit feeds the sketch, the queues and the climber).
+    #[inline]
+    pub(crate) fn get(&mut self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&V> {
+        let idx = self.find(hash, eq)?;
+        self.on_access(idx);
+        self.hits_in_sample += 1;
+        self.climb();
+        self.slots[idx as usize].entry.as_ref().map(|(_, v)| v)
+    }
+
+    /// Looks a key up without recording an access.
+    pub(crate) fn peek(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&V> {
+        let idx = self.find(hash, eq)?;
+        self.slots[idx as usize].entry.as_ref().map(|(_, v)| v)
+    }
+
+    /// Inserts or replaces an entry of `weight`, then evicts down to the bound.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        mut eq: impl FnMut(&K, &K) -> bool,
+    ) -> Inserted<K, V> {
+        let existing = self.find(hash, |k| eq(k, &key));
+        if weight > self.max || weight > u64::from(u32::MAX) {
+            if let Some(idx) = existing {
+                self.remove_slot(idx);
+            }
+            return Inserted::Rejected(key, value);
+        }
+        let weight = weight as u32;
+        if let Some(idx) = existing {
+            let slot = &mut self.slots[idx as usize];
+            let old_weight = u64::from(slot.weight);
+            slot.weight = weight;
+            let old = match slot.entry.as_mut() {
+                Some(entry) => std::mem::replace(&mut entry.1, value),
+                None => unreachable!("a slot in the table is live"),
+            };
+            let queue = slot.queue;
+            let new_weight = u64::from(weight);
+            self.weight = self.weight - old_weight + new_weight;
+            match queue {
+                Queue::Window => self.window_weight = self.window_weight - old_weight + new_weight,
+                Queue::Protected => {
+                    self.protected_weight = self.protected_weight - old_weight + new_weight
+                }
+                Queue::Probation => {}
+            }
+            self.on_access(idx);
+            self.evict();
+            self.climb();
+            return Inserted::Replaced(old);
+        }
+        let idx = self.alloc(hash, key, value, weight);
+        let slots = &self.slots;
+        self.table
+            .insert_unique(hash, idx, |&i| slots[i as usize].hash);
+        self.len += 1;
+        self.weight += u64::from(weight);
+        self.window_weight += u64::from(weight);
+        self.push_back(Queue::Window, idx);
+        if self.grow_sketch && self.len > self.sketch.capacity() {
+            self.sketch.ensure_capacity(self.len.saturating_mul(2));
+        }
+        self.sketch.increment(hash);
+        self.misses_in_sample += 1;
+        self.evict();
+        self.climb();
+        Inserted::New
+    }
+
+    /// Removes a key, returning its entry.
+    pub(crate) fn remove(&mut self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<(K, V)> {
+        let idx = self.find(hash, eq)?;
+        Some(self.remove_slot(idx))
+    }
+
+    /// Keeps only the entries for which `keep` returns true; returns how many were removed.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
+        let mut doomed = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some((k, v)) = &slot.entry {
+                if !keep(k, v) {
+                    doomed.push(i as u32);
+                }
+            }
+        }
+        for &idx in &doomed {
+            self.remove_slot(idx);
+        }
+        doomed.len()
+    }
+
+    /// Calls `f` for each entry, in no particular order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&K, &V)) {
+        for slot in &self.slots {
+            if let Some((k, v)) = &slot.entry {
+                f(k, v);
+            }
+        }
+    }
+
+    /// Removes every entry (keeping the sketch and the climber's state).
+    pub(crate) fn clear(&mut self) {
+        self.table.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.window = Deque::EMPTY;
+        self.probation = Deque::EMPTY;
+        self.protected = Deque::EMPTY;
+        self.len = 0;
+        self.weight = 0;
+        self.window_weight = 0;
+        self.protected_weight = 0;
+    }
+
+    fn alloc(&mut self, hash: u64, key: K, value: V, weight: u32) -> u32 {
+        let slot = Slot {
+            prev: NIL,
+            next: NIL,
+            queue: Queue::Window,
+            weight,
+            hash,
+            entry: Some((key, value)),
+        };
+        match self.free.pop() {
+            Some(idx) => {
+                self.slots[idx as usize] = slot;
+                idx
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn deque_mut(&mut self, queue: Queue) -> &mut Deque {
+        match queue {
+            Queue::Window => &mut self.window,
+            Queue::Probation => &mut self.probation,
+            Queue::Protected => &mut self.protected,
+        }
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let (prev, next, queue) = {
+            let s = &self.slots[idx as usize];
+            (s.prev, s.next, s.queue)
+        };
+        if prev == NIL {
+            self.deque_mut(queue).head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.deque_mut(queue).tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+        let s = &mut self.slots[idx as usize];
+        s.prev = NIL;
+        s.next = NIL;
+    }
+
+    fn push_back(&mut self, queue: Queue, idx: u32) {
+        let tail = self.deque_mut(queue).tail;
+        {
+            let s = &mut self.slots[idx as usize];
+            s.queue = queue;
+            s.prev = tail;
+            s.next = NIL;
+        }
+        if tail == NIL {
+            self.deque_mut(queue).head = idx;
+        } else {
+            self.slots[tail as usize].next = idx;
+        }
+        self.deque_mut(queue).tail = idx;
+    }
+
+    fn move_to_back(&mut self, queue: Queue, idx: u32) {
+        if self.deque_mut(queue).tail == idx && self.slots[idx as usize].queue == queue {
+            return;
+        }
+        self.unlink(idx);
+        self.push_back(queue, idx);
+    }
+
+    /// Unlinks and frees a slot, fixing the weights; returns its entry.
+    fn remove_slot(&mut self, idx: u32) -> (K, V) {
+        let (hash, weight, queue) = {
+            let s = &self.slots[idx as usize];
+            (s.hash, u64::from(s.weight), s.queue)
+        };
+        self.unlink(idx);
+        if let Ok(found) = self.table.find_entry(hash, |&i| i == idx) {
+            found.remove();
+        }
+        self.weight -= weight;
+        match queue {
+            Queue::Window => self.window_weight -= weight,
+            Queue::Protected => self.protected_weight -= weight,
+            Queue::Probation => {}
+        }
+        self.len -= 1;
+        self.free.push(idx);
+        match self.slots[idx as usize].entry.take() {
+            Some(entry) => entry,
+            None => unreachable!("a linked slot is live"),
+        }
+    }
+
+    fn evict_slot(&mut self, idx: u32) {
+        self.remove_slot(idx);
+        self.evictions += 1;
+    }
+
+    fn on_access(&mut self, idx: u32) {
+        let (hash, queue, weight) = {
+            let s = &self.slots[idx as usize];
+            (s.hash, s.queue, u64::from(s.weight))
+        };
+        self.sketch.increment(hash);
+        match queue {
+            Queue::Window => self.move_to_back(Queue::Window, idx),
+            Queue::Protected => self.move_to_back(Queue::Protected, idx),
+            Queue::Probation => {
+                if weight > self.protected_max {
+                    self.move_to_back(Queue::Probation, idx);
+                } else {
+                    // Protected overflow is demoted when the climber runs, right after this access.
+                    self.unlink(idx);
+                    self.push_back(Queue::Protected, idx);
+                    self.protected_weight += weight;
+                }
+            }
+        }
+    }
+
+    /// Evicts down to the bound: the window's overflow becomes candidates that compete with probation's victims.
+    fn evict(&mut self) {
+        let first = self.evict_from_window();
+        self.evict_from_main(first);
+    }
+
+    /// Moves the window's LRU entries over its maximum to probation's MRU end; returns the first one moved.
+    fn evict_from_window(&mut self) -> u32 {
+        let mut first = NIL;
+        let mut node = self.window.head;
+        while self.window_weight > self.window_max && node != NIL {
+            let next = self.slots[node as usize].next;
+            let weight = u64::from(self.slots[node as usize].weight);
+            self.unlink(node);
+            self.push_back(Queue::Probation, node);
+            self.window_weight -= weight;
+            if first == NIL {
+                first = node;
+            }
+            node = next;
+        }
+        first
+    }
+
+    fn evict_from_main(&mut self, mut candidate: u32) {
+        let mut victim_queue = Queue::Probation;
+        let mut candidate_queue = Queue::Probation;
+        let mut victim = self.probation.head;
+        while self.weight > self.max {
+            // Search the window for more candidates.
+            if candidate == NIL && candidate_queue == Queue::Probation {
+                candidate = self.window.head;
+                candidate_queue = Queue::Window;
+            }
+            // Try evicting from the protected queue, then the window.
+            if candidate == NIL && victim == NIL {
+                match victim_queue {
+                    Queue::Probation => {
+                        victim = self.protected.head;
+                        victim_queue = Queue::Protected;
+                        continue;
+                    }
+                    Queue::Protected => {
+                        victim = self.window.head;
+                        victim_queue = Queue::Window;
+                        continue;
+                    }
+                    Queue::Window => break,
+                }
+            }
+            // Evict at once if only one of them is present.
+            if victim == NIL {
+                let evict = candidate;
+                candidate = self.slots[candidate as usize].next;
+                self.evict_slot(evict);
+                continue;
+            } else if candidate == NIL {
+                let evict = victim;
+                victim = self.slots[victim as usize].next;
+                self.evict_slot(evict);
+                continue;
+            }
+            // Evict at once if both selected the same entry.
+            if candidate == victim {
+                victim = self.slots[victim as usize].next;
+                self.evict_slot(candidate);
+                candidate = NIL;
+                continue;
+            }
+            // Evict the entry with the lower frequency.
+            if self.admit(candidate, victim) {
+                let evict = victim;
+                victim = self.slots[victim as usize].next;
+                self.evict_slot(evict);
+                candidate = self.slots[candidate as usize].next;
+            } else {
+                let evict = candidate;
+                candidate = self.slots[candidate as usize].next;
+                self.evict_slot(evict);
+            }
+        }
+    }
+
+    /// Whether the candidate should replace the victim.
+    fn admit(&mut self, candidate: u32, victim: u32) -> bool {
+        let victim_freq = self.sketch.frequency(self.slots[victim as usize].hash);
+        let candidate_freq = self.sketch.frequency(self.slots[candidate as usize].hash);
+        if candidate_freq > victim_freq {
+            true
+        } else if candidate_freq >= ADMIT_HASHDOS_THRESHOLD {
+            (self.next_random() & 127) == 0
+        } else {
+            false
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Runs the hill climber when a sample is complete, and keeps the protected queue within its maximum.
+    fn climb(&mut self) {
+        self.determine_adjustment();
+        self.demote_from_main_protected();
+        let amount = self.adjustment;
+        if amount > 0 {
+            self.increase_window();
+        } else if amount < 0 {
+            self.decrease_window();
+        }
+    }
+
+    fn determine_adjustment(&mut self) {
+        let requests = self.hits_in_sample + self.misses_in_sample;
+        if requests < self.sketch.sample_size() {
+            self.adjustment = 0;
+            return;
+        }
+        let hit_rate = self.hits_in_sample as f64 / requests as f64;
+        let change = hit_rate - self.previous_hit_rate;
+        let amount = if change >= 0.0 {
+            self.step_size
+        } else {
+            -self.step_size
+        };
+        let next_step = if change.abs() >= HILL_CLIMBER_RESTART_THRESHOLD {
+            HILL_CLIMBER_STEP_PERCENT * self.max as f64 * if amount >= 0.0 { 1.0 } else { -1.0 }
+        } else {
+            HILL_CLIMBER_STEP_DECAY_RATE * amount
+        };
+        self.previous_hit_rate = hit_rate;
+        self.adjustment = amount as i64;
+        self.step_size = next_step;
+        self.hits_in_sample = 0;
+        self.misses_in_sample = 0;
+    }
+
+    fn demote_from_main_protected(&mut self) {
+        if self.protected_weight <= self.protected_max {
+            return;
+        }
+        for _ in 0..QUEUE_TRANSFER_THRESHOLD {
+            if self.protected_weight <= self.protected_max {
+                break;
+            }
+            let demoted = self.protected.head;
+            if demoted == NIL {
+                break;
+            }
+            self.unlink(demoted);
+            self.push_back(Queue::Probation, demoted);
+            self.protected_weight -= u64::from(self.slots[demoted as usize].weight);
+        }
+    }
+
+    fn increase_window(&mut self) {
+        if self.protected_max == 0 {
+            return;
+        }
+        let mut quota = (self.adjustment as u64).min(self.protected_max);
+        self.protected_max -= quota;
+        self.window_max += quota;
+        self.demote_from_main_protected();
+        for _ in 0..QUEUE_TRANSFER_THRESHOLD {
+            let mut candidate = self.probation.head;
+            let mut probation = true;
+            if candidate == NIL || quota < u64::from(self.slots[candidate as usize].weight) {
+                candidate = self.protected.head;
+                probation = false;
+            }
+            if candidate == NIL {
+                break;
+            }
+            let weight = u64::from(self.slots[candidate as usize].weight);
+            if quota < weight {
+                break;
+            }
+            quota -= weight;
+            if !probation {
+                self.protected_weight -= weight;
+            }
+            self.unlink(candidate);
+            self.push_back(Queue::Window, candidate);
+            self.window_weight += weight;
+        }
+        // Return the unused quota.
+        self.protected_max += quota;
+        self.window_max -= quota;
+        self.adjustment = quota as i64;
+    }
+
+    fn decrease_window(&mut self) {
+        if self.window_max <= 1 {
+            return;
+        }
+        let mut quota = self.adjustment.unsigned_abs().min(self.window_max - 1);
+        self.protected_max += quota;
+        self.window_max -= quota;
+        for _ in 0..QUEUE_TRANSFER_THRESHOLD {
+            let candidate = self.window.head;
+            if candidate == NIL {
+                break;
+            }
+            let weight = u64::from(self.slots[candidate as usize].weight);
+            if quota < weight {
+                break;
+            }
+            quota -= weight;
+            self.window_weight -= weight;
+            self.unlink(candidate);
+            self.push_back(Queue::Probation, candidate);
+        }
+        // Return the unused quota.
+        self.protected_max -= quota;
+        self.window_max += quota;
+        self.adjustment = -(quota as i64);
+    }
+
+    /// Checks the internal invariants (for tests): the queues hold exactly the live entries, the weights add up
+    /// and the table indexes every live entry.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let mut seen = 0usize;
+        let mut total = 0u64;
+        for (queue, deque) in [
+            (Queue::Window, self.window),
+            (Queue::Probation, self.probation),
+            (Queue::Protected, self.protected),
+        ] {
+            let mut weight = 0u64;
+            let mut prev = NIL;
+            let mut idx = deque.head;
+            while idx != NIL {
+                let s = &self.slots[idx as usize];
+                assert_eq!(s.queue, queue);
+                assert_eq!(s.prev, prev);
+                assert!(s.entry.is_some());
+                assert!(self.table.find(s.hash, |&i| i == idx).is_some());
+                weight += u64::from(s.weight);
+                seen += 1;
+                prev = idx;
+                idx = s.next;
+            }
+            assert_eq!(deque.tail, prev);
+            match queue {
+                Queue::Window => assert_eq!(weight, self.window_weight),
+                Queue::Protected => assert_eq!(weight, self.protected_weight),
+                Queue::Probation => {}
+            }
+            total += weight;
+        }
+        assert_eq!(seen, self.len);
+        assert_eq!(self.table.len(), self.len);
+        assert_eq!(total, self.weight);
+        assert!(
+            self.weight <= self.max,
+            "weight {} over bound {}",
+            self.weight,
+            self.max
+        );
+        assert!(self.window_max + self.protected_max <= self.max);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(key: u64) -> u64 {
+        key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn insert(cache: &mut TinyLfu<u64, u64>, key: u64, weight: u64) -> Inserted<u64, u64> {
+        cache.insert(h(key), key, key * 10, weight, |a, b| a == b)
+    }
+
+    fn get(cache: &mut TinyLfu<u64, u64>, key: u64) -> Option<u64> {
+        cache.get(h(key), |k| *k == key).copied()
+    }
+
+    #[test]
+    fn insert_get_replace_remove() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        assert!(matches!(insert(&mut cache, 1, 1), Inserted::New));
+        assert_eq!(get(&mut cache, 1), Some(10));
+        assert!(matches!(
+            cache.insert(h(1), 1, 11, 3, |a, b| a == b),
+            Inserted::Replaced(10)
+        ));
+        assert_eq!(cache.peek(h(1), |k| *k == 1), Some(&11));
+        assert_eq!(cache.weight(), 3);
+        assert_eq!(cache.remove(h(1), |k| *k == 1), Some((1, 11)));
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.weight(), 0);
+        assert_eq!(get(&mut cache, 1), None);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn rejects_an_entry_heavier_than_the_bound_and_drops_the_old_value() {
+        let mut cache = TinyLfu::new(10, 10, false);
+        insert(&mut cache, 1, 2);
+        assert!(matches!(
+            insert(&mut cache, 1, 11),
+            Inserted::Rejected(1, 10)
+        ));
+        assert_eq!(get(&mut cache, 1), None, "the outdated value is gone");
+        assert!(matches!(
+            insert(&mut cache, 2, u64::MAX),
+            Inserted::Rejected(2, 20)
+        ));
+        assert_eq!(cache.weight(), 0);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn never_exceeds_the_bound_with_mixed_weights() {
+        let mut cache = TinyLfu::new(1000, 100, true);
+        let mut x = 12345u64;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = x % 500;
+            if get(&mut cache, key).is_none() {
+                insert(&mut cache, key, 1 + (x >> 32) % 120);
+            }
+            assert!(cache.weight() <= 1000);
+        }
+        cache.check_invariants();
+        assert!(cache.evictions() > 0);
+    }
+
+    #[test]
+    fn frequent_entries_survive_a_scan() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        for _ in 0..5 {
+            for key in 0..50 {
+                if get(&mut cache, key).is_none() {
+                    insert(&mut cache, key, 1);
+                }
+            }
+        }
+        // A scan of one-hit keys, five times the cache's size.
+        for key in 1_000..1_500 {
+            if get(&mut cache, key).is_none() {
+                insert(&mut cache, key, 1);
+            }
+        }
+        let survivors = (0..50)
+            .filter(|&k| cache.peek(h(k), |x| *x == k).is_some())
+            .count();
+        assert!(
+            survivors >= 45,
+            "only {survivors} of 50 hot keys survived the scan"
+        );
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn a_loop_larger_than_the_cache_still_hits() {
+        // LRU gets 0 hits on a loop of 200 keys through 100 slots; TinyLFU keeps a stable main space.
+        let mut cache = TinyLfu::new(100, 100, false);
+        let mut hits = 0;
+        for _ in 0..50 {
+            for key in 0..200 {
+                if get(&mut cache, key).is_some() {
+                    hits += 1;
+                } else {
+                    insert(&mut cache, key, 1);
+                }
+            }
+        }
+        assert!(hits > 50 * 200 / 4, "hits {hits}");
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn climber_grows_the_window_for_a_recency_workload() {
+        // Every key is requested twice, up to 700 steps apart, and never again: the larger the window, the more
+        // second requests hit (frequency cannot tell the keys apart).
+        let mut cache = TinyLfu::new(1000, 1000, false);
+        let start = cache.window_max();
+        let mut access = |cache: &mut TinyLfu<u64, u64>, k: u64| {
+            if get(cache, k).is_none() {
+                insert(cache, k, 1);
+            }
+        };
+        for i in 0..200_000u64 {
+            access(&mut cache, i);
+            let distance = (i * 7919) % 700;
+            if i >= distance {
+                access(&mut cache, i - distance);
+            }
+        }
+        cache.check_invariants();
+        assert!(
+            cache.window_max() > 300,
+            "window {} did not grow from {start}",
+            cache.window_max()
+        );
+    }
+
+    #[test]
+    fn retain_and_clear() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        for key in 0..50 {
+            insert(&mut cache, key, 1);
+        }
+        assert_eq!(cache.retain(|k, _| k % 2 == 0), 25);
+        assert_eq!(cache.len(), 25);
+        let mut seen = 0;
+        cache.for_each(|k, v| {
+            assert_eq!(k % 2, 0);
+            assert_eq!(*v, k * 10);
+            seen += 1;
+        });
+        assert_eq!(seen, 25);
+        cache.check_invariants();
+        cache.clear();
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.weight(), 0);
+        insert(&mut cache, 7, 1);
+        assert_eq!(get(&mut cache, 7), Some(70));
+        cache.check_invariants();
+    }
+}
