@@ -1,6 +1,186 @@
-//! objstore: S3 semantics in-process.
+//! objstore: S3 semantics in-process, on memory and on disk.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::{ObjectStore, ObjectStoreExt};
+use objstore::{
+    ByteRange, Conditions, GetOptions, ListOptions, ObjectAttributes, PutOptions, Store,
+};
+use stratus_clock::ManualClock;
 
 pub(crate) async fn run() -> crate::TourResult {
-    println!("== objstore");
+    println!("== objstore: an S3-compatible object store in-process");
+    let clock = ManualClock::new();
+    let store = Store::builder().clock(clock.clock()).build();
+
+    let bucket = store.create_bucket("tour-photos").await?;
+    let attributes = ObjectAttributes::default()
+        .with_content_type("image/jpeg")
+        .with_cache_control("max-age=3600")
+        .with_metadata("Camera", "x100v");
+    let meta = bucket
+        .put_opts(
+            "2024/01/cat.jpg",
+            vec![7u8; 4096],
+            PutOptions {
+                attributes,
+                ..Default::default()
+            },
+        )
+        .await?;
+    println!(
+        "put 2024/01/cat.jpg: {} bytes, ETag {} (MD5, quoted as S3 does), metadata {:?}",
+        meta.size, meta.etag, meta.attributes.user_metadata
+    );
+    for key in [
+        "2024/01/dog.jpg",
+        "2024/02/fox.jpg",
+        "2024/02/owl.jpg",
+        "index.html",
+        "a//b",
+        "../x",
+    ] {
+        bucket.put(key, key.as_bytes().to_vec()).await?;
+    }
+
+    let page = bucket
+        .list(&ListOptions::default().prefix("2024/").delimiter("/"))
+        .await?;
+    println!(
+        "list prefix=2024/ delimiter=/ -> common prefixes {:?}",
+        page.common_prefixes
+    );
+    let page = bucket.list(&ListOptions::default().max_keys(3)).await?;
+    let keys: Vec<_> = page.objects.iter().map(|m| m.key.as_str()).collect();
+    println!(
+        "list max-keys=3 -> {keys:?}, truncated={}, then a continuation token",
+        page.is_truncated
+    );
+
+    let tail = bucket
+        .get_opts(
+            "2024/02/fox.jpg",
+            GetOptions {
+                range: ByteRange::parse("bytes=-7"),
+                ..Default::default()
+            },
+        )
+        .await?;
+    println!(
+        "get bytes=-7 of 2024/02/fox.jpg -> {:?} (Content-Range {:?})",
+        String::from_utf8_lossy(&tail.body),
+        tail.range
+    );
+
+    let revalidate = GetOptions {
+        conditions: Conditions::default().if_none_match(meta.etag.as_str()),
+        ..Default::default()
+    };
+    let err = bucket
+        .get_opts("2024/01/cat.jpg", revalidate)
+        .await
+        .unwrap_err();
+    println!(
+        "get with If-None-Match of the current ETag -> {} {}",
+        err.status(),
+        err.code()
+    );
+
+    clock.advance(Duration::from_secs(3600));
+    let create_only = PutOptions {
+        conditions: Conditions::default().if_none_match("*"),
+        ..Default::default()
+    };
+    let err = bucket
+        .put_opts("index.html", "v2", create_only)
+        .await
+        .unwrap_err();
+    println!(
+        "create-only put (If-None-Match: *) of an existing key -> {} {}: {err}",
+        err.status(),
+        err.code()
+    );
+
+    let since = Conditions::default().if_modified_since(meta.last_modified);
+    bucket.put("2024/01/cat.jpg", vec![8u8; 10]).await?;
+    let fresh = bucket
+        .get_opts(
+            "2024/01/cat.jpg",
+            GetOptions {
+                conditions: since,
+                ..Default::default()
+            },
+        )
+        .await?;
+    println!(
+        "an hour later (on the manual clock) it is overwritten; If-Modified-Since the old time -> 200, {} bytes",
+        fresh.body.len()
+    );
+
+    for (what, err) in [
+        (
+            "get of a missing key",
+            bucket.get("nope").await.unwrap_err(),
+        ),
+        (
+            "a 1025-byte key",
+            bucket.put(&"k".repeat(1025), "x").await.unwrap_err(),
+        ),
+        (
+            "range past the end",
+            bucket
+                .get_opts(
+                    "index.html",
+                    GetOptions {
+                        range: ByteRange::parse("bytes=100-"),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "bucket named My_Bucket",
+            store.create_bucket("My_Bucket").await.unwrap_err(),
+        ),
+        (
+            "delete of a non-empty bucket",
+            store.delete_bucket("tour-photos").await.unwrap_err(),
+        ),
+    ] {
+        println!("{what:>30} -> {} {}", err.status(), err.code());
+    }
+
+    // The same semantics, durable on disk: survives a restart.
+    let dir = tempfile::tempdir()?;
+    {
+        let disk = Store::fs(dir.path())?;
+        let b = disk.create_bucket("tour-durable").await?;
+        for i in 0..100 {
+            b.put(&format!("logs/{i:03}"), format!("line {i}")).await?;
+        }
+    }
+    let backend = objstore::FsBackend::open(dir.path(), objstore::FsOptions::default())?;
+    let report = backend.recovery_report().clone();
+    let disk = Store::builder().backend(backend).build();
+    let b = disk.bucket("tour-durable")?;
+    let got = b.get("logs/042").await?;
+    println!(
+        "fs backend reopened: {} buckets, {} objects indexed; logs/042 = {:?}",
+        report.buckets,
+        report.objects,
+        String::from_utf8_lossy(&got.body)
+    );
+
+    // And a bucket is an object_store::ObjectStore, for DataFusion, Polars, delta-rs, parquet.
+    let os: Arc<dyn ObjectStore> = Arc::new(b.clone());
+    let path = object_store::path::Path::from("via/object_store.txt");
+    os.put(&path, "written through object_store".into()).await?;
+    let read = b.get("via/object_store.txt").await?;
+    println!(
+        "put through object_store::ObjectStore, read natively: {:?}",
+        String::from_utf8_lossy(&read.body)
+    );
     Ok(())
 }
