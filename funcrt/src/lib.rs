@@ -1,11 +1,114 @@
 //! # funcrt: Lambda semantics in-process
 //!
-//! `funcrt` runs functions inside the host process with the semantics of AWS Lambda: functions with
-//! configuration, published versions and weighted aliases; synchronous, asynchronous (queued, retried,
-//! with destinations) and dry-run invocations; concurrency limits that throttle with a typed error;
-//! instances with cold starts, warm reuse and keep-alive; and per-invocation metering.
+//! `funcrt` runs functions inside the host process with the semantics of AWS Lambda, so an application can
+//! use it to run handlers and a test suite can use it as a faithful double of Lambda.
 //!
-//! Time comes from [`stratus_clock::Clock`], so tests move timeouts, retry delays and keep-alives forward
-//! without sleeping.
+//! ## The model
+//! - A **function** is [`Code`] (how to start an instance: an init that yields a [`Function`], the async
+//!   handler of a JSON event and a [`Context`]) plus a [`FunctionConfig`] (memory 128..=10240 MB,
+//!   timeout 1..=900 s, environment, reserved concurrency). Closures, `tower::Service`s and handlers
+//!   written for `lambda_runtime` (see [`lambda`]) all become `Code`.
+//! - A [`Runtime`] keeps functions: `$LATEST` (mutable), immutable published **versions**, and
+//!   **aliases** that may split traffic between two versions by weight.
+//! - An **invocation** is [`InvocationType::RequestResponse`] (runs in the caller's task, returns the
+//!   result), [`InvocationType::Event`] (queued, retried after 1 and 2 minutes, throttles wait in the
+//!   queue, outcomes to destinations; see [`EventInvokeConfig`]) or [`InvocationType::DryRun`].
+//! - **Concurrency**: an account limit (default 1000, 100 always unreserved) and per-function reserved
+//!   concurrency. A synchronous call past a limit fails at once with [`Error::TooManyRequests`].
+//! - **Instances**: the init runs once per instance (the cold start); an instance serves one invocation
+//!   at a time (or `per_instance_concurrency`), stays warm for the keep-alive, and is discarded after a
+//!   panic or a timeout. Provisioned concurrency initialises instances ahead of time.
+//! - **Errors**: a handler's error is a `Handled` [`FunctionError`]; a panic, a timeout (the handler's
+//!   future is dropped at the deadline) or a failed init is `Unhandled`. The host never crashes.
+//! - **Metering**: every invocation has a [`Report`] (duration, billed duration in 1 ms steps, init
+//!   duration, memory) and a log with Lambda's `START` / `END` / `REPORT` lines; [`Runtime::metrics`]
+//!   gives totals per function and version with p50/p90/p99, GB-seconds and cost.
+//! - **Time** goes through the injected [`stratus_clock::Clock`]: with a
+//!   [`stratus_clock::ManualClock`], tests move timeouts, retry delays and keep-alives forward without
+//!   sleeping.
 //!
-//! This crate is being built; see the project's issue tracker for the runtime's planned API.
+//! No lock is held across an `.await`: the function table and versions are behind `ArcSwap`s, counters
+//! are atomics, admission is a compare-and-swap, and the idle-instance pool's mutex is held only for a
+//! push or a pop.
+//!
+//! ## Example
+//! ```
+//! use std::time::Duration;
+//! use funcrt::{Code, FunctionConfig, Runtime, ThrottleReason, Error};
+//! use serde_json::json;
+//! use stratus_clock::ManualClock;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+//! let clock = ManualClock::new();
+//! let rt = Runtime::builder().clock(clock.clock()).keep_alive(Duration::from_secs(300)).build()?;
+//! rt.create_function(
+//!     "greet",
+//!     Code::from_fn(|event: serde_json::Value, ctx: funcrt::Context| async move {
+//!         ctx.log(format!("greeting {}", event["name"]));
+//!         Ok::<_, funcrt::HandlerError>(json!({ "hello": event["name"] }))
+//!     }),
+//!     FunctionConfig::builder().memory_mb(256).build()?,
+//! )?;
+//!
+//! let first = rt.invoke("greet", json!({ "name": "ada" })).await?;
+//! assert!(first.cold_start());
+//! assert_eq!(first.payload, json!({ "hello": "ada" }));
+//! let log = first.log.as_ref().unwrap().render();
+//! assert!(log[0].starts_with("START RequestId: "));
+//! assert_eq!(log[1], "greeting \"ada\"");
+//! assert!(log[3].starts_with("REPORT RequestId: "));
+//!
+//! let second = rt.invoke("greet", json!({ "name": "bob" })).await?;
+//! assert!(!second.cold_start(), "the instance is still warm");
+//! clock.advance(Duration::from_secs(301));
+//! assert!(rt.invoke("greet", json!({})).await?.cold_start(), "past the keep-alive");
+//!
+//! rt.put_function_concurrency("greet", Some(0))?;
+//! let err = rt.invoke("greet", json!({})).await.unwrap_err();
+//! assert_eq!(err.code(), "TooManyRequestsException");
+//! assert!(matches!(err, Error::TooManyRequests {
+//!     reason: ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded, .. }));
+//!
+//! let m = rt.metrics("greet")?;
+//! assert_eq!((m.total.invocations, m.total.cold_starts, m.total.throttles), (3, 2, 1));
+//! # Ok(()) }
+//! ```
+
+mod alias;
+mod concurrency;
+mod config;
+mod context;
+mod error;
+mod events;
+mod function;
+mod instance;
+mod invoke;
+pub mod lambda;
+mod logs;
+mod metering;
+mod runtime;
+mod version;
+
+pub use alias::{AliasConfig, AliasInfo, RoutingConfig};
+pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY};
+pub use config::{
+    ConfigUpdate, FunctionConfig, FunctionConfigBuilder, INIT_TIMEOUT, MAX_ENVIRONMENT_BYTES, MAX_MEMORY_MB,
+    MAX_PER_INSTANCE_CONCURRENCY, MAX_TIMEOUT, MIN_MEMORY_MB,
+};
+pub use context::{Context, EnvConfig};
+pub use error::{Error, Result, ThrottleReason};
+pub use events::{
+    Condition, Destination, EventInvokeConfig, EventQueue, MAX_EVENT_AGE, MIN_EVENT_AGE, Message, RETRY_DELAYS,
+    THROTTLE_BACKOFF_MAX, THROTTLE_BACKOFF_START, destination_record,
+};
+pub use function::{Code, FnFunction, Function, HandlerError, InitContext, handler_fn};
+pub use invoke::{
+    ASYNC_PAYLOAD_LIMIT, FunctionError, FunctionErrorKind, InvocationType, InvokeOptions, InvokeResponse,
+    SYNC_PAYLOAD_LIMIT,
+};
+pub use logs::InvocationLog;
+pub use metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
+pub use runtime::{
+    AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime, RuntimeBuilder,
+};
+pub use version::{LATEST, VersionInfo};
