@@ -5,6 +5,9 @@
 //! surrogate tag.
 //!
 //! Time comes from [`stratus_clock::Clock`], so tests move TTLs forward without sleeping.
-//!
-//! This crate is being built; see the project's issue tracker for the planned API.
+pub mod error;
 pub mod policy;
+pub mod tier;
+
+pub use crate::error::{Error, Result};
+pub use crate::tier::{Entry, Tier, TierExt};
