@@ -50,30 +50,31 @@ fn walk(seed: u64) -> impl FnMut() -> usize {
     }
 }
 
-/// Runs `op` `iters` times split over two tasks; returns the wall time.
-fn two_threads<F, Fut>(rt: &Runtime, iters: u64, op: F) -> Duration
-where
-    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    rt.block_on(async move {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let op = op.clone();
-                tokio::spawn(async move {
-                    let mut next = walk(t + 1);
-                    for _ in 0..iters / THREADS {
-                        op(next()).await;
-                    }
+/// Runs `$body` `$iters` times split over two tasks on `$rt`; returns the wall time. `$ctx` is cloned once
+/// per task (never per operation, so the loop touches no shared reference count); `$i` is a random key index.
+macro_rules! two_threads {
+    ($rt:expr, $iters:expr, $ctx:ident = $init:expr, |$i:ident| $body:expr) => {{
+        let iters = $iters;
+        $rt.block_on(async {
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let $ctx = $init.clone();
+                    tokio::spawn(async move {
+                        let mut next = walk(t + 1);
+                        for _ in 0..iters / THREADS {
+                            let $i = next();
+                            $body;
+                        }
+                    })
                 })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        start.elapsed()
-    })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            start.elapsed()
+        })
+    }};
 }
 
 struct Fixture {
@@ -138,82 +139,13 @@ fn get_and_put(c: &mut Criterion) {
     let f = fixture(&rt);
     let mut g = c.benchmark_group("get_1k");
     g.throughput(Throughput::Elements(1));
-    {
-        let (b, keys) = (f.mem.clone(), f.keys.clone());
-        g.bench_function("objstore_memory", |bench| {
-            bench.iter_custom(|iters| {
-                let (b, keys) = (b.clone(), keys.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (b, keys) = (b.clone(), keys.clone());
-                    async move {
-                        black_box(b.get(&keys[i]).await.unwrap().body);
-                    }
-                })
-            })
-        });
-    }
-    {
-        let (s, paths) = (f.inmem.clone(), f.paths.clone());
-        g.bench_function("object_store_inmemory", |bench| {
-            bench.iter_custom(|iters| {
-                let (s, paths) = (s.clone(), paths.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (s, paths) = (s.clone(), paths.clone());
-                    async move {
-                        black_box(s.get(&paths[i]).await.unwrap().bytes().await.unwrap());
-                    }
-                })
-            })
-        });
-    }
-    {
-        let (b, keys) = (f.fs.clone(), f.keys.clone());
-        g.bench_function("objstore_fs", |bench| {
-            bench.iter_custom(|iters| {
-                let (b, keys) = (b.clone(), keys.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (b, keys) = (b.clone(), keys.clone());
-                    async move {
-                        black_box(b.get(&keys[i]).await.unwrap().body);
-                    }
-                })
-            })
-        });
-    }
-    {
-        let (s, paths) = (f.lfs.clone(), f.paths.clone());
-        g.bench_function("object_store_localfs", |bench| {
-            bench.iter_custom(|iters| {
-                let (s, paths) = (s.clone(), paths.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (s, paths) = (s.clone(), paths.clone());
-                    async move {
-                        black_box(s.get(&paths[i]).await.unwrap().bytes().await.unwrap());
-                    }
-                })
-            })
-        });
-    }
-    g.finish();
-
-    let mut g = c.benchmark_group("put_1k");
-    g.throughput(Throughput::Elements(1));
-    let v = value();
-    for (name, bucket) in [
-        ("objstore_memory", f.mem.clone()),
-        ("objstore_fs", f.fs.clone()),
-        ("objstore_fs_fsync", f.fs_sync.clone()),
-    ] {
-        let (keys, v) = (f.keys.clone(), v.clone());
+    for (name, bucket) in [("objstore_memory", &f.mem), ("objstore_fs", &f.fs)] {
+        let ctx = (bucket.clone(), f.keys.clone());
         g.bench_function(name, |bench| {
             bench.iter_custom(|iters| {
-                let (b, keys, v) = (bucket.clone(), keys.clone(), v.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (b, keys, v) = (b.clone(), keys.clone(), v.clone());
-                    async move {
-                        black_box(b.put(&keys[i], v).await.unwrap());
-                    }
-                })
+                two_threads!(rt, iters, c = ctx, |i| black_box(
+                    c.0.get(&c.1[i]).await.unwrap().body
+                ))
             })
         });
     }
@@ -227,16 +159,51 @@ fn get_and_put(c: &mut Criterion) {
             f.lfs.clone() as Arc<dyn ObjectStore>,
         ),
     ] {
-        let (paths, v) = (f.paths.clone(), v.clone());
+        let ctx = (store, f.paths.clone());
         g.bench_function(name, |bench| {
             bench.iter_custom(|iters| {
-                let (s, paths, v) = (store.clone(), paths.clone(), v.clone());
-                two_threads(&rt, iters, move |i| {
-                    let (s, paths, v) = (s.clone(), paths.clone(), v.clone());
-                    async move {
-                        black_box(s.put(&paths[i], PutPayload::from_bytes(v)).await.unwrap());
-                    }
-                })
+                two_threads!(rt, iters, c = ctx, |i| black_box(
+                    c.0.get(&c.1[i]).await.unwrap().bytes().await.unwrap()
+                ))
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("put_1k");
+    g.throughput(Throughput::Elements(1));
+    for (name, bucket) in [
+        ("objstore_memory", &f.mem),
+        ("objstore_fs", &f.fs),
+        ("objstore_fs_fsync", &f.fs_sync),
+    ] {
+        let ctx = (bucket.clone(), f.keys.clone(), value());
+        g.bench_function(name, |bench| {
+            bench.iter_custom(|iters| {
+                two_threads!(rt, iters, c = ctx, |i| black_box(
+                    c.0.put(&c.1[i], c.2.clone()).await.unwrap()
+                ))
+            })
+        });
+    }
+    for (name, store) in [
+        (
+            "object_store_inmemory",
+            f.inmem.clone() as Arc<dyn ObjectStore>,
+        ),
+        (
+            "object_store_localfs",
+            f.lfs.clone() as Arc<dyn ObjectStore>,
+        ),
+    ] {
+        let ctx = (store, f.paths.clone(), value());
+        g.bench_function(name, |bench| {
+            bench.iter_custom(|iters| {
+                two_threads!(rt, iters, c = ctx, |i| black_box(
+                    c.0.put(&c.1[i], PutPayload::from_bytes(c.2.clone()))
+                        .await
+                        .unwrap()
+                ))
             })
         });
     }

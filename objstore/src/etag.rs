@@ -25,11 +25,10 @@ impl ETag {
 
     /// The ETag for a 16-byte MD5 digest.
     pub fn from_md5(digest: &[u8; 16]) -> Self {
-        let mut s = String::with_capacity(34);
-        s.push('"');
-        s.push_str(&hex::encode(digest));
-        s.push('"');
-        ETag(s)
+        let mut buf = [b'"'; 34];
+        // Cannot fail: 16 bytes always fit 32 hex digits.
+        let _ = hex::encode_to_slice(digest, &mut buf[1..33]);
+        ETag(String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// Takes an ETag as a client sends it, quoted or not, with or without a weak `W/` prefix.

@@ -6,7 +6,8 @@
 //! ROOT/.staging/              buckets being created (cleared at open)
 //! ROOT/BUCKET/bucket.json     the bucket's creation record
 //! ROOT/BUCKET/objects/XX/H    one file per object: H = SHA-256 of the key (hex), XX its first two digits
-//! ROOT/BUCKET/tmp/            objects being written (cleared at open)
+//! ROOT/BUCKET/objects/XX/.tmp-*  objects being written (removed at open)
+//! ROOT/BUCKET/tmp/            reserved for staging (cleared at open)
 //! ```
 //! An object file holds a header (magic, length, the [`ObjectMeta`] as JSON, key included) then the bytes,
 //! so metadata always travels with the object. File names come from a hash of the key, never from the key, so
@@ -15,8 +16,10 @@
 //! or `..`.
 //!
 //! # Durability
-//! A put writes a temp file, fsyncs it, renames it over the object's file and fsyncs the directory; only
-//! then does it return. A crash at any instant leaves the old object or the new one, never a mix, and a
+//! A put writes a temp file beside the object's file, fsyncs it, renames it over the object's file and
+//! fsyncs the directory; only then does it return. The check of a conditional write, the rename and the
+//! index update happen under the key's lock (one of 256 stripes, by the key's hash), in a blocking task that
+//! owns the lock, so they stay atomic even when the caller stops waiting. A crash at any instant leaves the old object or the new one, never a mix, and a
 //! temp file that is removed at the next open. [`FsOptions::sync`] can turn the fsyncs off (as
 //! `object_store`'s `LocalFileSystem` does): writes then survive a process crash but not a power loss.
 //!
@@ -47,9 +50,13 @@ use crate::names::validate_bucket_name;
 const MAGIC: &[u8; 8] = b"STRATOB1";
 const PREFIX_LEN: usize = 12; // magic + u32 header length
 const FIRST_READ: usize = 16 * 1024;
-const STRIPES: usize = 64;
+const STRIPES: usize = 256;
 const MARKER: &str = ".objstore";
 const STAGING: &str = ".staging";
+/// Names of temp files beside object files (object files are named by 64 hex digits).
+const TEMP_PREFIX: &str = ".tmp-";
+/// Objects larger than this are written to their temp file before the key's lock is taken.
+const STAGE_OUTSIDE_LOCK: usize = 1024 * 1024;
 
 /// Options of the filesystem backend.
 #[derive(Debug, Clone)]
@@ -206,6 +213,11 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
         for obj in fs::read_dir(sub.path()).map_err(err)? {
             let obj = obj.map_err(err)?;
             let path = obj.path();
+            if obj.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                fs::remove_file(&path).map_err(err)?;
+                report.temp_files_removed += 1;
+                continue;
+            }
             match File::open(&path).and_then(|f| read_head(&f)) {
                 Ok((meta, _, _))
                     if path.file_name().is_some_and(|n| *n == *key_hash(&meta.key)) =>
@@ -495,17 +507,24 @@ impl Backend for FsBackend {
         let hash = key_hash(&meta.key);
         let key = meta.key.clone();
         let ioe = |e| io_err(bucket, Some(&key), e);
-        // 1. The new object, complete and synced, in a temp file.
-        let tmp = b.dir.join("tmp").join(format!("{}.tmp", self.unique()));
-        let guard = TempGuard(Some(tmp.clone()));
+        let dest = b.object_path(&hash);
+        // The temp file sits beside its destination, so the rename stays within one directory.
+        let tmp = dest.with_file_name(format!("{TEMP_PREFIX}{}", self.unique()));
         let meta = Arc::new(meta);
-        let (m2, sync) = (meta.clone(), self.opts.sync);
-        blocking(move || write_object(&tmp, &m2, &data, sync))
-            .await
-            .and_then(|r| r)
-            .map_err(ioe)?;
-        // 2. Under the key's lock: check, then rename into place. The commit runs to completion in a
-        //    blocking task that owns the lock, so a caller that stops waiting cannot break atomicity.
+        let sync = self.opts.sync;
+        // Large objects are written before the key's lock is taken, so one slow upload does not hold up
+        // other writers; small ones are written and committed in one blocking step.
+        let mut staged = TempGuard(None);
+        if data.len() > STAGE_OUTSIDE_LOCK {
+            let (t, m2, d2) = (tmp.clone(), meta.clone(), data.clone());
+            blocking(move || write_object(&t, &m2, &d2, sync))
+                .await
+                .and_then(|r| r)
+                .map_err(ioe)?;
+            staged.0 = Some(tmp.clone());
+        }
+        // Under the key's lock: check, then rename into place. The commit runs to completion in a blocking
+        // task that owns the lock, so a caller that stops waiting cannot break atomicity.
         let lock = b.stripe(&hash).lock_owned().await;
         if b.deleted.load(Ordering::Acquire) {
             return Err(Error::NoSuchBucket {
@@ -513,18 +532,16 @@ impl Backend for FsBackend {
             });
         }
         check(b.index.read().get(&*key).map(|m| &**m))?;
-        let (b2, m2, mut guard) = (b.clone(), meta.clone(), guard);
+        let (b2, m2) = (b.clone(), meta.clone());
         blocking(move || -> io::Result<()> {
             let _lock = lock;
-            let dest = b2.object_path(&hash);
-            let tmp = guard
-                .0
-                .take()
-                .ok_or_else(|| io::Error::other("temp file already taken"))?;
-            if let Err(e) = fs::rename(&tmp, &dest) {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
+            let mut staged = staged;
+            if staged.0.is_none() {
+                staged.0 = Some(tmp.clone());
+                write_object(&tmp, &m2, &data, sync)?;
             }
+            fs::rename(&tmp, &dest)?;
+            staged.0 = None;
             b2.index
                 .write()
                 .insert(Arc::from(m2.key.as_str()), m2.clone());
@@ -646,6 +663,11 @@ mod tests {
         }
         // Simulate a write interrupted before its rename, and a staged bucket never moved into place.
         fs::write(root.join("keep/tmp/123.tmp"), b"half an object").unwrap();
+        fs::write(
+            root.join("keep/objects/ab/.tmp-interrupted"),
+            b"another half",
+        )
+        .unwrap();
         fs::create_dir_all(root.join(STAGING).join("half-bucket")).unwrap();
         // And an object file whose header was destroyed.
         let victim = root.join("keep/objects/00/garbage");
@@ -658,7 +680,7 @@ mod tests {
             RecoveryReport {
                 buckets: 2,
                 objects: 4,
-                temp_files_removed: 1,
+                temp_files_removed: 2,
                 quarantined: 1
             }
         );
