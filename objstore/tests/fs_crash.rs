@@ -256,14 +256,7 @@ fn sigkill_loses_no_acknowledged_write() {
                 acked.insert(meta.key.clone(), Acked::Put(v));
             }
         });
-        let tmp = root.join("crash/tmp");
-        if tmp.exists() {
-            assert_eq!(
-                std::fs::read_dir(&tmp).unwrap().count(),
-                0,
-                "round {round}: reopen removed temp files"
-            );
-        }
+        assert_eq!(temp_files(&root), 0, "round {round}: reopen removed every temp file");
     }
     println!("{ROUNDS} SIGKILL rounds, {total_acks} acknowledged writes checked");
     assert!(
