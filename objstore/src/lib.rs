@@ -69,3 +69,33 @@ pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
 pub use range::ByteRange;
 pub use store::{MAX_PUT_SIZE, Store, StoreBuilder};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Every public future is `Send`, so a bucket works inside `tokio::spawn` and axum handlers.
+    #[test]
+    fn futures_are_send() {
+        let store = Store::memory();
+        let b = store.bucket("send-check").unwrap();
+        assert_send(&store.create_bucket("send-check"));
+        assert_send(&store.delete_bucket("send-check"));
+        assert_send(&store.list_buckets());
+        assert_send(&store.head_bucket("send-check"));
+        assert_send(&b.put("k", "v"));
+        assert_send(&b.put_opts("k", "v", PutOptions::default()));
+        assert_send(&b.get("k"));
+        assert_send(&b.get_opts("k", GetOptions::default()));
+        assert_send(&b.head("k"));
+        assert_send(&b.delete("k"));
+        assert_send(&b.delete_many(["k"]));
+        assert_send(&b.copy("k", "l"));
+        assert_send(&b.list(&ListOptions::default()));
+        assert_send(&b.list_all(""));
+        let fs = Store::fs(tempfile::tempdir().unwrap().path()).unwrap();
+        assert_send(&fs.bucket("send-check").unwrap().put("k", "v"));
+    }
+}

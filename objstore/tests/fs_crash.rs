@@ -256,7 +256,11 @@ fn sigkill_loses_no_acknowledged_write() {
                 acked.insert(meta.key.clone(), Acked::Put(v));
             }
         });
-        assert_eq!(temp_files(&root), 0, "round {round}: reopen removed every temp file");
+        assert_eq!(
+            temp_files(&root),
+            0,
+            "round {round}: reopen removed every temp file"
+        );
     }
     println!("{ROUNDS} SIGKILL rounds, {total_acks} acknowledged writes checked");
     assert!(

@@ -94,6 +94,7 @@ pub struct FsBackend {
     admin: tokio::sync::Mutex<()>,
     report: RecoveryReport,
     seq: AtomicU64,
+    pid: u32,
 }
 
 #[derive(Debug)]
@@ -162,6 +163,7 @@ impl FsBackend {
             admin: tokio::sync::Mutex::new(()),
             report,
             seq: AtomicU64::new(0),
+            pid: std::process::id(),
         })
     }
 
@@ -191,7 +193,7 @@ impl FsBackend {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        format!("{:x}-{:x}-{:x}", std::process::id(), t, n)
+        format!("{:x}-{:x}-{:x}", self.pid, t, n)
     }
 }
 
