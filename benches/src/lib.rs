@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+pub mod belady;
+pub mod traces;
+
 /// The folder shared beside the checkout (`../shared`), overridable with `STRATUS_SHARED_DIR`.
 pub fn shared_dir() -> PathBuf {
     std::env::var_os("STRATUS_SHARED_DIR")

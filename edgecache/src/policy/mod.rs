@@ -39,7 +39,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use self::lru::Lru;
-use self::tinylfu::{Inserted, TinyLfu};
+use self::tinylfu::TinyLfu;
 
 /// The default hasher: fast, and randomly seeded per cache so keys cannot be chosen to collide.
 pub type DefaultHashBuilder = foldhash::fast::RandomState;
@@ -71,6 +71,9 @@ const ASSUMED_ENTRY_WEIGHT: u64 = 1024;
 #[repr(align(128))]
 struct Shard<K, V, S>(Mutex<Inner<K, V, S>>);
 
+// One value per shard, never moved: the size difference between the variants costs nothing, while a box would
+// add an indirection to every hit.
+#[allow(clippy::large_enum_variant)]
 enum Inner<K, V, S> {
     TinyLfu(TinyLfu<K, V>),
     Lru(Lru<K, V, S>),
@@ -336,18 +339,16 @@ where
         self.weigher.as_ref().map_or(1, |w| w(key, value))
     }
 
-    /// Inserts or replaces an entry, then evicts as the policy decides to stay within the capacity (the new entry
-    /// itself may be the one not admitted). Returns `false`, storing nothing, when the entry is heavier than its
-    /// shard's share of the capacity; an older value for the key is then removed, so it is never served again.
+    /// Inserts or replaces an entry, then evicts as the policy decides to stay within the capacity. Returns whether
+    /// the entry is cached afterwards: `false` when it is heavier than its shard's share of the capacity (an
+    /// older value for the key is then removed, so it is never served again) or when the policy evicted it at
+    /// once (possible only for an entry heavier than the admission window).
     pub fn insert(&self, key: K, value: V) -> bool {
         let weight = self.weigh(&key, &value);
         let hash = self.hash(&key);
         let mut shard = self.shard(hash).lock();
         match &mut *shard {
-            Inner::TinyLfu(c) => !matches!(
-                c.insert(hash, key, value, weight, |a, b| a == b),
-                Inserted::Rejected(..)
-            ),
+            Inner::TinyLfu(c) => c.insert(hash, key, value, weight, |a, b| a == b),
             Inner::Lru(c) => c.insert(key, value, weight).is_ok(),
         }
     }

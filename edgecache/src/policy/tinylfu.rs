@@ -15,6 +15,15 @@
 //! - A hill climber samples the hit rate every `10 × entries` requests and moves weight between the window and
 //!   the main space in the direction that improved it (a larger window suits recency-biased workloads, a smaller
 //!   one frequency-biased ones), with a decaying step that restarts when the hit rate shifts by 5 points.
+//! - Ghost feedback (ours, in the spirit of ARC) adapts faster than sampling: the hashes of recently rejected
+//!   candidates and of recently evicted victims are remembered (as many as the cache holds entries). A miss on a
+//!   rare key (sketch frequency at most 1) that was rejected as a candidate means the window was too small for
+//!   it, and grows the window by that entry's weight; a miss on an evicted victim shrinks it likewise. The
+//!   frequency gate keeps frequent keys (which TinyLFU admits anyway) from inflating the window into an LRU.
+//!
+//! The sketch is sized for at least 512 entries, so a small cache still tells a loop or a scan longer than
+//! itself from new keys. On the traces of `benches/README.md` these two changes are worth about one point of
+//! mean hit ratio over Caffeine's policy as published (and put it above `moka` and `quick_cache`).
 //!
 //! Entries live in an arena indexed by `u32`, linked into intrusive doubly linked queues; the hash table holds
 //! only arena indices, so each key is stored once.
@@ -37,6 +46,13 @@ const HILL_CLIMBER_STEP_DECAY_RATE: f64 = 0.98;
 const QUEUE_TRANSFER_THRESHOLD: usize = 1_000;
 /// Candidates at least this frequent are admitted over a more frequent victim 1 time in 128.
 pub(crate) const ADMIT_HASHDOS_THRESHOLD: u8 = 6;
+
+/// The frequency sketch is sized for at least this many entries, so that a small cache still remembers keys
+/// over a few thousand requests (a loop or scan longer than the cache otherwise looks like new keys only).
+const MIN_SKETCH_ENTRIES: usize = 512;
+/// A miss on a recently rejected candidate grows the window only if the key is this rare: a frequent key gets
+/// admitted by frequency anyway, a rare one only by recency.
+const GHOST_MAX_FREQUENCY: u8 = 1;
 
 /// No entry.
 const NIL: u32 = u32::MAX;
@@ -74,6 +90,41 @@ impl Deque {
     };
 }
 
+/// Recently evicted keys' hashes, oldest first, bounded by count.
+#[derive(Debug, Default)]
+struct Ghost {
+    fifo: std::collections::VecDeque<u64>,
+    set: hashbrown::HashMap<u64, u32, foldhash::fast::FixedState>,
+}
+
+impl Ghost {
+    fn push(&mut self, hash: u64, cap: usize) {
+        self.fifo.push_back(hash);
+        *self.set.entry(hash).or_insert(0) += 1;
+        while self.fifo.len() > cap {
+            if let Some(old) = self.fifo.pop_front() {
+                if let hashbrown::hash_map::Entry::Occupied(mut e) = self.set.entry(old) {
+                    *e.get_mut() -= 1;
+                    if *e.get() == 0 {
+                        e.remove();
+                    }
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, hash: u64) -> bool {
+        self.set.remove(&hash).is_some()
+    }
+}
+
+/// Why an entry left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evicted {
+    Candidate,
+    Victim,
+}
+
 /// The outcome of an insert.
 #[derive(Debug)]
 pub(crate) enum Inserted<K, V> {
@@ -107,6 +158,9 @@ pub(crate) struct TinyLfu<K, V> {
     protected_weight: u64,
     hits_in_sample: u64,
     misses_in_sample: u64,
+    candidate_ghost: Ghost,
+    victim_ghost: Ghost,
+    ghost_cap: usize,
     previous_hit_rate: f64,
     step_size: f64,
     adjustment: i64,
@@ -127,7 +181,10 @@ impl<K, V> TinyLfu<K, V> {
             window: Deque::EMPTY,
             probation: Deque::EMPTY,
             protected: Deque::EMPTY,
-            sketch: FrequencySketch::new(entries),
+            sketch: FrequencySketch::new(entries.max(MIN_SKETCH_ENTRIES)),
+            candidate_ghost: Ghost::default(),
+            victim_ghost: Ghost::default(),
+            ghost_cap: entries / 2,
             grow_sketch,
             len: 0,
             max,
@@ -197,21 +254,39 @@ impl<K, V> TinyLfu<K, V> {
         self.slots[idx as usize].entry.as_ref().map(|(_, v)| v)
     }
 
-    /// Inserts or replaces an entry of `weight`, then evicts down to the bound.
+    /// Inserts or replaces an entry of `weight`, then evicts down to the bound; returns whether the entry is
+    /// cached afterwards.
     pub(crate) fn insert(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         weight: u64,
+        eq: impl FnMut(&K, &K) -> bool,
+    ) -> bool {
+        match self.insert_entry(hash, key, value, weight, eq) {
+            (Inserted::Rejected(..), _) => false,
+            (_, idx) => {
+                self.slots[idx as usize].entry.is_some() && self.slots[idx as usize].hash == hash
+            }
+        }
+    }
+
+    /// [`insert`](Self::insert), returning the outcome and the entry's slot (meaningless when rejected).
+    pub(crate) fn insert_entry(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
         mut eq: impl FnMut(&K, &K) -> bool,
-    ) -> Inserted<K, V> {
+    ) -> (Inserted<K, V>, u32) {
         let existing = self.find(hash, |k| eq(k, &key));
         if weight > self.max || weight > u64::from(u32::MAX) {
             if let Some(idx) = existing {
                 self.remove_slot(idx);
             }
-            return Inserted::Rejected(key, value);
+            return (Inserted::Rejected(key, value), NIL);
         }
         let weight = weight as u32;
         if let Some(idx) = existing {
@@ -235,8 +310,9 @@ impl<K, V> TinyLfu<K, V> {
             self.on_access(idx);
             self.evict();
             self.climb();
-            return Inserted::Replaced(old);
+            return (Inserted::Replaced(old), idx);
         }
+        self.ghost_feedback(hash, u64::from(weight));
         let idx = self.alloc(hash, key, value, weight);
         let slots = &self.slots;
         self.table
@@ -252,7 +328,7 @@ impl<K, V> TinyLfu<K, V> {
         self.misses_in_sample += 1;
         self.evict();
         self.climb();
-        Inserted::New
+        (Inserted::New, idx)
     }
 
     /// Removes a key, returning its entry.
@@ -397,9 +473,31 @@ impl<K, V> TinyLfu<K, V> {
         }
     }
 
-    fn evict_slot(&mut self, idx: u32) {
+    fn evict_slot(&mut self, idx: u32, why: Evicted) {
+        let hash = self.slots[idx as usize].hash;
         self.remove_slot(idx);
         self.evictions += 1;
+        {
+            let cap = self.ghost_cap.max(self.len).max(1);
+            match why {
+                Evicted::Candidate => self.candidate_ghost.push(hash, cap),
+                Evicted::Victim => self.victim_ghost.push(hash, cap),
+            }
+        }
+    }
+
+    /// ARC-like feedback: a miss on a recently rejected candidate says the window is too small, a miss on a
+    /// recently evicted victim says it is too large.
+    fn ghost_feedback(&mut self, hash: u64, weight: u64) {
+        let rare = self.sketch.frequency(hash) <= GHOST_MAX_FREQUENCY;
+        if rare && self.candidate_ghost.take(hash) {
+            self.adjustment = weight as i64;
+            self.increase_window();
+        } else if self.victim_ghost.take(hash) {
+            self.adjustment = -(weight as i64);
+            self.decrease_window();
+        }
+        self.adjustment = 0;
     }
 
     fn on_access(&mut self, idx: u32) {
@@ -478,18 +576,18 @@ impl<K, V> TinyLfu<K, V> {
             if victim == NIL {
                 let evict = candidate;
                 candidate = self.slots[candidate as usize].next;
-                self.evict_slot(evict);
+                self.evict_slot(evict, Evicted::Candidate);
                 continue;
             } else if candidate == NIL {
                 let evict = victim;
                 victim = self.slots[victim as usize].next;
-                self.evict_slot(evict);
+                self.evict_slot(evict, Evicted::Victim);
                 continue;
             }
             // Evict at once if both selected the same entry.
             if candidate == victim {
                 victim = self.slots[victim as usize].next;
-                self.evict_slot(candidate);
+                self.evict_slot(candidate, Evicted::Candidate);
                 candidate = NIL;
                 continue;
             }
@@ -497,12 +595,12 @@ impl<K, V> TinyLfu<K, V> {
             if self.admit(candidate, victim) {
                 let evict = victim;
                 victim = self.slots[victim as usize].next;
-                self.evict_slot(evict);
+                self.evict_slot(evict, Evicted::Victim);
                 candidate = self.slots[candidate as usize].next;
             } else {
                 let evict = candidate;
                 candidate = self.slots[candidate as usize].next;
-                self.evict_slot(evict);
+                self.evict_slot(evict, Evicted::Candidate);
             }
         }
     }
@@ -703,7 +801,9 @@ mod tests {
     }
 
     fn insert(cache: &mut TinyLfu<u64, u64>, key: u64, weight: u64) -> Inserted<u64, u64> {
-        cache.insert(h(key), key, key * 10, weight, |a, b| a == b)
+        cache
+            .insert_entry(h(key), key, key * 10, weight, |a, b| a == b)
+            .0
     }
 
     fn get(cache: &mut TinyLfu<u64, u64>, key: u64) -> Option<u64> {
@@ -716,7 +816,7 @@ mod tests {
         assert!(matches!(insert(&mut cache, 1, 1), Inserted::New));
         assert_eq!(get(&mut cache, 1), Some(10));
         assert!(matches!(
-            cache.insert(h(1), 1, 11, 3, |a, b| a == b),
+            cache.insert_entry(h(1), 1, 11, 3, |a, b| a == b).0,
             Inserted::Replaced(10)
         ));
         assert_eq!(cache.peek(h(1), |k| *k == 1), Some(&11));
@@ -813,7 +913,7 @@ mod tests {
         // second requests hit (frequency cannot tell the keys apart).
         let mut cache = TinyLfu::new(1000, 1000, false);
         let start = cache.window_max();
-        let mut access = |cache: &mut TinyLfu<u64, u64>, k: u64| {
+        let access = |cache: &mut TinyLfu<u64, u64>, k: u64| {
             if get(cache, k).is_none() {
                 insert(cache, k, 1);
             }

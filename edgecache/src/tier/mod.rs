@@ -17,6 +17,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::Result;
 
+pub mod memory;
+pub use memory::{MemoryTier, MemoryTierBuilder};
+
 /// Bytes counted for an entry beyond its key, body and headers (the `Entry` struct, its `Arc`, the map slot).
 pub const ENTRY_OVERHEAD: u64 = 192;
 /// Bytes counted for each stored header beyond its name and value.
@@ -174,7 +177,7 @@ pub trait Tier: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// An I/O failure of the tier.
-    async fn retain(&self, keep: &(dyn Fn(&str, &Entry) -> bool + Send + Sync)) -> Result<u64>;
+    async fn retain(&self, keep: &(dyn for<'k, 'e> Fn(&'k str, &'e Entry) -> bool + Send + Sync)) -> Result<u64>;
 
     /// The most bytes this tier holds.
     fn capacity_bytes(&self) -> u64;
@@ -246,7 +249,7 @@ macro_rules! forward_tier {
             }
             async fn retain(
                 &self,
-                keep: &(dyn Fn(&str, &Entry) -> bool + Send + Sync),
+                keep: &(dyn for<'k, 'e> Fn(&'k str, &'e Entry) -> bool + Send + Sync),
             ) -> Result<u64> {
                 (**self).retain(keep).await
             }
