@@ -1,13 +1,69 @@
 //! # edgecache: a CDN in a library
 //!
-//! `edgecache` chains cache tiers (memory, disk, a shared tier) in front of an origin with the semantics of
-//! an HTTP shared cache (RFC 9111 and RFC 5861), coalesces concurrent misses, and purges by key, prefix and
+//! `edgecache` chains cache tiers (memory, disk) in front of an origin with the semantics of an HTTP
+//! shared cache (RFC 9111 and RFC 5861), coalesces concurrent misses, and purges by key, prefix and
 //! surrogate tag.
 //!
-//! Time comes from [`stratus_clock::Clock`], so tests move TTLs forward without sleeping.
+//! The model:
+//! - an [`Origin`] answers `http::Request<Bytes>` with `http::Response<Bytes>`: a closure
+//!   ([`origin::from_fn`]) or anything implementing the trait;
+//! - a [`Tier`] stores immutable [`Entry`]s (a response with the times RFC 9111 needs) bounded by bytes:
+//!   [`tier::MemoryTier`] (W-TinyLFU by default) and [`tier::DiskTier`] (checksummed files, an index
+//!   recovered after a restart);
+//! - an [`Edge`] puts the tiers in front of the origin: it serves fresh responses from the first tier that
+//!   has them (with `Age`), revalidates stale ones with `If-None-Match` / `If-Modified-Since` (a `304`
+//!   refreshes the stored headers), serves stale within `stale-while-revalidate` (refreshing once in the
+//!   background) and `stale-if-error`, keys by URL plus the request fields named by `Vary`, invalidates
+//!   on unsafe methods, makes one origin request for many concurrent misses of a key, and purges by key,
+//!   prefix and `Surrogate-Key` tag (hard or soft).
+//!
+//! Time comes from [`stratus_clock::Clock`], so tests move TTLs forward without sleeping:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::time::Duration;
+//!
+//! use bytes::Bytes;
+//! use edgecache::{Edge, origin};
+//! use http::{Request, Response};
+//! use stratus_clock::ManualClock;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> edgecache::Result<()> {
+//! let calls = Arc::new(AtomicU64::new(0));
+//! let counter = calls.clone();
+//! let origin = origin::from_fn(move |_req: Request<Bytes>| {
+//!     let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+//!     async move {
+//!         Ok(Response::builder()
+//!             .header("cache-control", "max-age=60")
+//!             .body(Bytes::from(format!("version {n}")))
+//!             .unwrap())
+//!     }
+//! });
+//! let manual = ManualClock::new();
+//! let edge = Edge::builder(origin).with_clock(manual.clock()).build()?;
+//! let get = || Request::get("http://example.com/page").body(Bytes::new()).unwrap();
+//!
+//! let first = edge.handle(get()).await?; // a miss: the origin answers
+//! manual.advance(Duration::from_secs(10));
+//! let second = edge.handle(get()).await?; // a hit, 10 s old
+//! assert_eq!(second.body(), first.body());
+//! assert_eq!(second.headers()["age"], "10");
+//! manual.advance(Duration::from_secs(60));
+//! let third = edge.handle(get()).await?; // stale: fetched again
+//! assert_eq!(third.body(), "version 2");
+//! assert_eq!(calls.load(Ordering::SeqCst), 2);
+//! assert_eq!(edge.metrics().hits("memory"), 1);
+//! # Ok(()) }
+//! ```
+pub mod edge;
 pub mod error;
+pub mod origin;
 pub mod policy;
 pub mod tier;
 
+pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics};
 pub use crate::error::{Error, Result};
+pub use crate::origin::Origin;
 pub use crate::tier::{Entry, Tier, TierExt};

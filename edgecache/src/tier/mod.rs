@@ -177,7 +177,10 @@ pub trait Tier: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// An I/O failure of the tier.
-    async fn retain(&self, keep: &(dyn for<'k, 'e> Fn(&'k str, &'e Entry) -> bool + Send + Sync)) -> Result<u64>;
+    async fn retain(
+        &self,
+        keep: &(dyn for<'k, 'e> Fn(&'k str, &'e Entry) -> bool + Send + Sync),
+    ) -> Result<u64>;
 
     /// The most bytes this tier holds.
     fn capacity_bytes(&self) -> u64;

@@ -1,0 +1,1008 @@
+//! The [`Edge`]: cache tiers in front of an origin, with the semantics of an HTTP shared cache.
+//!
+//! For every `GET` and `HEAD` the edge looks the cache key up tier by tier (promoting what a lower tier
+//! holds into the tiers above it), decides by RFC 9111 whether the stored response may be served as it is,
+//! served stale (RFC 5861 `stale-while-revalidate`, `stale-if-error`, a request's `max-stale`) or must be
+//! revalidated, and otherwise asks the origin: one request per key at a time, the others waiting for it
+//! ([coalescing](EdgeOptions::coalesce_timeout)). Responses the origin sends are stored in every tier when
+//! RFC 9111 allows. Other methods go to the origin, and a successful unsafe one invalidates the stored
+//! responses for its URL and for its `Location` and `Content-Location`.
+
+mod coalesce;
+mod directives;
+mod freshness;
+mod metrics;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use parking_lot::Mutex;
+use stratus_clock::Clock;
+
+use self::coalesce::{Flights, Outcome, Role};
+use self::directives::Directives;
+use self::freshness::{
+    Heuristic, ResponseDirectives, current_age, freshness_lifetime, pragma_no_cache, storable,
+};
+use self::metrics::Counters;
+pub use self::metrics::Metrics;
+use crate::error::{Error, Result};
+use crate::origin::Origin;
+use crate::tier::{Entry, Tier, TierExt};
+
+/// Options of an [`Edge`]; every field has a default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EdgeOptions {
+    /// How long a request waits for another request's origin fetch of the same key before it goes to the
+    /// origin itself. Default 30 s.
+    pub coalesce_timeout: Duration,
+    /// The longest an origin request may take; `None` for no limit. Default 60 s.
+    pub origin_timeout: Option<Duration>,
+    /// Heuristic freshness as a fraction of the time since `Last-Modified` (RFC 9111 section 4.2.2).
+    /// Default 0.1.
+    pub heuristic_fraction: f64,
+    /// The most heuristic freshness given. Default one day.
+    pub heuristic_max: Duration,
+    /// The capacity of the default memory tier, used when no tier is given. Default 64 MiB.
+    pub memory_capacity_bytes: u64,
+}
+
+impl Default for EdgeOptions {
+    fn default() -> Self {
+        EdgeOptions {
+            coalesce_timeout: Duration::from_secs(30),
+            origin_timeout: Some(Duration::from_secs(60)),
+            heuristic_fraction: 0.1,
+            heuristic_max: Duration::from_secs(86_400),
+            memory_capacity_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Builds an [`Edge`]; from [`Edge::builder`].
+#[must_use]
+pub struct EdgeBuilder {
+    origin: Arc<dyn Origin>,
+    tiers: Vec<Arc<dyn Tier>>,
+    clock: Clock,
+    options: EdgeOptions,
+}
+
+impl fmt::Debug for EdgeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EdgeBuilder")
+            .field("origin", &self.origin)
+            .field("tiers", &self.tiers)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EdgeBuilder {
+    /// Adds a tier below the ones already added (the first tier is looked up first).
+    pub fn with_tier(mut self, tier: impl Tier + 'static) -> Self {
+        self.tiers.push(Arc::new(tier));
+        self
+    }
+
+    /// Adds a shared tier below the ones already added.
+    pub fn with_shared_tier(mut self, tier: Arc<dyn Tier>) -> Self {
+        self.tiers.push(tier);
+        self
+    }
+
+    /// The clock the edge reads time from (default: the system clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces all options.
+    pub fn with_options(mut self, options: EdgeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// See [`EdgeOptions::coalesce_timeout`].
+    pub fn with_coalesce_timeout(mut self, timeout: Duration) -> Self {
+        self.options.coalesce_timeout = timeout;
+        self
+    }
+
+    /// See [`EdgeOptions::origin_timeout`].
+    pub fn with_origin_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.origin_timeout = timeout;
+        self
+    }
+
+    /// Builds the edge. With no tier added, it gets one memory tier of
+    /// [`EdgeOptions::memory_capacity_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an out-of-range option.
+    pub fn build(self) -> Result<Edge> {
+        let o = &self.options;
+        if !(o.heuristic_fraction.is_finite() && (0.0..=1.0).contains(&o.heuristic_fraction)) {
+            return Err(Error::Config {
+                field: "heuristic_fraction",
+                reason: format!("{} is not within 0..=1", o.heuristic_fraction),
+            });
+        }
+        if o.origin_timeout == Some(Duration::ZERO) {
+            return Err(Error::Config {
+                field: "origin_timeout",
+                reason: "zero".into(),
+            });
+        }
+        let mut tiers = self.tiers;
+        if tiers.is_empty() {
+            tiers.push(default_memory_tier(o.memory_capacity_bytes));
+        }
+        let counters = Counters::new(tiers.len());
+        Ok(Edge {
+            inner: Arc::new(Inner {
+                origin: self.origin,
+                tiers,
+                clock: self.clock,
+                options: self.options,
+                flights: Arc::new(Flights::default()),
+                counters,
+                background: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+}
+
+fn default_memory_tier(capacity: u64) -> Arc<dyn Tier> {
+    Arc::new(crate::tier::memory::MemoryTier::new(capacity))
+}
+
+/// An HTTP shared cache in front of an [`Origin`]; see the [module docs](self). Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Edge {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    origin: Arc<dyn Origin>,
+    tiers: Vec<Arc<dyn Tier>>,
+    clock: Clock,
+    options: EdgeOptions,
+    flights: Arc<Flights>,
+    counters: Counters,
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl fmt::Debug for Edge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edge")
+            .field("origin", &self.inner.origin)
+            .field("tiers", &self.inner.tiers)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored response found for a request.
+#[derive(Clone)]
+struct Hit {
+    entry: Arc<Entry>,
+    tier: usize,
+}
+
+/// What to do with a stored response.
+enum Decision {
+    Fresh,
+    Stale,
+    StaleWhileRevalidate,
+    Revalidate,
+}
+
+/// Header fields that describe one connection and are never stored or forwarded (RFC 9110 section 7.6.1).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authentication-info",
+    "proxy-authorization",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
+}
+
+/// A request's value for a `Vary`-named field: all lines, members trimmed, joined by `,`.
+fn vary_value(headers: &HeaderMap, name: &str) -> Option<HeaderValue> {
+    let mut parts = Vec::new();
+    let mut any = false;
+    for v in headers.get_all(name) {
+        any = true;
+        for member in v.as_bytes().split(|b| *b == b',') {
+            let m = trim_bytes(member);
+            if !m.is_empty() {
+                parts.push(m.to_vec());
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    HeaderValue::from_bytes(&parts.join(&b","[..])).ok()
+}
+
+fn trim_bytes(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn vary_matches(entry: &Entry, headers: &HeaderMap) -> bool {
+    entry
+        .vary
+        .iter()
+        .all(|(name, stored)| vary_value(headers, name.as_str()) == *stored)
+}
+
+fn secondary_key(primary: &str, names: &[HeaderName], headers: &HeaderMap) -> String {
+    let mut key = format!("{primary}\u{0}");
+    for name in names {
+        key.push_str(name.as_str());
+        key.push('=');
+        if let Some(v) = vary_value(headers, name.as_str()) {
+            key.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
+        key.push('\u{1}');
+    }
+    key
+}
+
+fn simple_response(status: StatusCode) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = status;
+    r
+}
+
+/// Weak comparison of entity tags (RFC 9110 section 8.8.3.2).
+fn etag_list_matches(list: &str, etag: &str) -> bool {
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let etag = strip(etag);
+    list.split(',').any(|t| t.trim() == "*" || strip(t) == etag)
+}
+
+impl Edge {
+    /// A builder for an edge in front of `origin`.
+    pub fn builder(origin: impl Origin + 'static) -> EdgeBuilder {
+        EdgeBuilder {
+            origin: Arc::new(origin),
+            tiers: Vec::new(),
+            clock: Clock::system(),
+            options: EdgeOptions::default(),
+        }
+    }
+
+    /// The cache key of a request: the authority (from the URI or the `Host` field) followed by the path and
+    /// query. `GET` and `HEAD` share it.
+    pub fn cache_key<B>(request: &Request<B>) -> String {
+        let uri = request.uri();
+        let authority = match uri.authority() {
+            Some(a) => a.as_str().to_ascii_lowercase(),
+            None => request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        format!("{authority}{path}")
+    }
+
+    /// The tiers, first looked-up first.
+    pub fn tiers(&self) -> &[Arc<dyn Tier>] {
+        &self.inner.tiers
+    }
+
+    /// The edge's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// How many origin fetches (foreground or background) are in progress.
+    pub fn fetches_in_progress(&self) -> usize {
+        self.inner.flights.len()
+    }
+
+    /// Waits until every background revalidation started so far has finished.
+    pub async fn background_idle(&self) {
+        loop {
+            let handles: Vec<_> = std::mem::take(&mut *self.inner.background.lock());
+            if handles.is_empty() {
+                return;
+            }
+            for h in handles {
+                let _ = h.await;
+            }
+        }
+    }
+
+    /// A snapshot of the metrics.
+    pub fn metrics(&self) -> Metrics {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.inner.counters;
+        Metrics {
+            requests: c.requests.load(Relaxed),
+            hits_per_tier: self
+                .inner
+                .tiers
+                .iter()
+                .zip(&c.tier_hits)
+                .map(|(t, h)| (t.name().to_string(), h.load(Relaxed)))
+                .collect(),
+            misses: c.misses.load(Relaxed),
+            revalidations: c.revalidations.load(Relaxed),
+            revalidated_not_modified: c.revalidated_304.load(Relaxed),
+            stale_served: c.stale_served.load(Relaxed),
+            coalesced: c.coalesced.load(Relaxed),
+            origin_requests: c.origin_requests.load(Relaxed),
+            origin_errors: c.origin_errors.load(Relaxed),
+            origin_bytes: c.origin_bytes.load(Relaxed),
+            bytes_served: c.bytes_served.load(Relaxed),
+            bytes_from_cache: c.bytes_from_cache.load(Relaxed),
+            evictions: self.inner.tiers.iter().map(|t| t.evictions()).sum(),
+            purged: c.purged.load(Relaxed),
+        }
+    }
+
+    /// Answers `request`: from cache when RFC 9111 allows, else from the origin.
+    ///
+    /// # Errors
+    /// The origin's error (or [`Error::OriginTimeout`]) when the origin gave no response and no stale
+    /// response may be served instead. Every request waiting on the same fetch gets the same error.
+    pub async fn handle(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
+        Counters::add(&self.inner.counters.requests, 1);
+        let out = self.handle_inner(request).await;
+        if let Ok(r) = &out {
+            Counters::add(&self.inner.counters.bytes_served, r.body().len() as u64);
+        }
+        out
+    }
+
+    async fn handle_inner(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
+        let key = Self::cache_key(&request);
+        let method = request.method().clone();
+        if method != Method::GET && method != Method::HEAD {
+            return self.pass(key, request).await;
+        }
+        let req_cc = Directives::from_headers(request.headers(), "cache-control");
+        let stored = self.lookup(&key, request.headers()).await;
+        if let Some(hit) = &stored {
+            match self.decide(&hit.entry, request.headers(), &req_cc) {
+                Decision::Fresh => {
+                    Counters::add(&self.inner.counters.tier_hits[hit.tier], 1);
+                    return Ok(self.from_cache(&hit.entry, &request, true));
+                }
+                Decision::Stale => {
+                    Counters::add(&self.inner.counters.stale_served, 1);
+                    return Ok(self.from_cache(&hit.entry, &request, true));
+                }
+                Decision::StaleWhileRevalidate => {
+                    Counters::add(&self.inner.counters.stale_served, 1);
+                    self.revalidate_in_background(&key, &request, hit.clone());
+                    return Ok(self.from_cache(&hit.entry, &request, true));
+                }
+                Decision::Revalidate => {}
+            }
+        }
+        if req_cc.has("only-if-cached") {
+            return Ok(simple_response(StatusCode::GATEWAY_TIMEOUT));
+        }
+        if stored.is_none() {
+            Counters::add(&self.inner.counters.misses, 1);
+        }
+        if method == Method::HEAD {
+            return self.fetch(&key, request, stored).await;
+        }
+        self.fetch_coalesced(&key, request, stored).await
+    }
+
+    /// The lifetime and age of an entry, with its directives.
+    fn freshness(&self, entry: &Entry) -> (ResponseDirectives, Duration, Duration) {
+        let rd = ResponseDirectives::of(&entry.headers);
+        let heuristic = Heuristic {
+            fraction: self.inner.options.heuristic_fraction,
+            max: self.inner.options.heuristic_max,
+        };
+        let life = if entry.invalidated {
+            Duration::ZERO
+        } else {
+            freshness_lifetime(entry, &rd, heuristic)
+        };
+        let age = current_age(entry, self.inner.clock.now());
+        (rd, life, age)
+    }
+
+    fn decide(&self, entry: &Entry, req_headers: &HeaderMap, req_cc: &Directives) -> Decision {
+        let (rd, life, age) = self.freshness(entry);
+        let req_no_cache = req_cc.has("no-cache")
+            || (!req_headers.contains_key(header::CACHE_CONTROL) && pragma_no_cache(req_headers));
+        if req_no_cache || rd.no_cache(&entry.headers) || entry.invalidated {
+            return Decision::Revalidate;
+        }
+        let secs = |d: Duration| d.as_secs();
+        if let Some(max_age) = req_cc.seconds("max-age") {
+            match max_age {
+                Ok(v) if secs(age) <= v => {}
+                _ => return Decision::Revalidate,
+            }
+        }
+        if life > age {
+            if let Some(Ok(min_fresh)) = req_cc.seconds("min-fresh") {
+                if life < age + Duration::from_secs(min_fresh) {
+                    return Decision::Revalidate;
+                }
+            }
+            return Decision::Fresh;
+        }
+        if rd.must_revalidate() {
+            return Decision::Revalidate;
+        }
+        let staleness = age - life;
+        match req_cc.get("max-stale") {
+            Some(None) => return Decision::Stale,
+            Some(Some(v)) => {
+                if let Ok(v) = directives::parse_delta(v) {
+                    if staleness <= Duration::from_secs(v) {
+                        return Decision::Stale;
+                    }
+                }
+            }
+            None => {}
+        }
+        if let Some(window) = freshness::window(&rd.cc, "stale-while-revalidate") {
+            if staleness <= window {
+                return Decision::StaleWhileRevalidate;
+            }
+        }
+        Decision::Revalidate
+    }
+
+    /// Whether a stale `entry` may be served because the origin failed (`stale-if-error`, RFC 5861).
+    fn stale_if_error(&self, entry: &Entry, req_headers: &HeaderMap) -> bool {
+        let (rd, life, age) = self.freshness(entry);
+        if rd.must_revalidate() && age >= life {
+            return false;
+        }
+        let staleness = age.saturating_sub(life);
+        let req_cc = Directives::from_headers(req_headers, "cache-control");
+        [
+            freshness::window(&rd.cc, "stale-if-error"),
+            freshness::window(&req_cc, "stale-if-error"),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|w| staleness <= w)
+    }
+
+    async fn lookup(&self, key: &str, req_headers: &HeaderMap) -> Option<Hit> {
+        for (i, tier) in self.inner.tiers.iter().enumerate() {
+            let Ok(Some(primary)) = tier.get(key).await else {
+                continue;
+            };
+            let found = if vary_matches(&primary, req_headers) {
+                Some((key.to_string(), primary.clone()))
+            } else {
+                let names: Vec<HeaderName> = primary.vary.iter().map(|(n, _)| n.clone()).collect();
+                let sk = secondary_key(key, &names, req_headers);
+                match tier.get(&sk).await {
+                    Ok(Some(e)) if vary_matches(&e, req_headers) => Some((sk, e)),
+                    _ => None,
+                }
+            };
+            if let Some((found_key, entry)) = found {
+                for upper in &self.inner.tiers[..i] {
+                    if found_key != key {
+                        let _ = upper.insert(key, primary.clone()).await;
+                    }
+                    let _ = upper.insert(&found_key, entry.clone()).await;
+                }
+                return Some(Hit { entry, tier: i });
+            }
+        }
+        None
+    }
+
+    async fn store(&self, key: &str, entry: Arc<Entry>) {
+        let secondary = if entry.vary.is_empty() {
+            None
+        } else {
+            let names: Vec<HeaderName> = entry.vary.iter().map(|(n, _)| n.clone()).collect();
+            // the secondary key is built from the values recorded in the entry
+            let mut h = HeaderMap::new();
+            for (n, v) in &entry.vary {
+                if let Some(v) = v {
+                    h.append(n.clone(), v.clone());
+                }
+            }
+            Some(secondary_key(key, &names, &h))
+        };
+        for tier in &self.inner.tiers {
+            let _ = tier.insert(key, entry.clone()).await;
+            if let Some(sk) = &secondary {
+                let _ = tier.insert(sk, entry.clone()).await;
+            }
+        }
+    }
+
+    /// A response to `request` built from a stored entry.
+    fn from_cache(
+        &self,
+        entry: &Entry,
+        request: &Request<Bytes>,
+        unvalidated: bool,
+    ) -> Response<Bytes> {
+        let (rd, _, age) = self.freshness(entry);
+        let mut headers = entry.headers.clone();
+        if unvalidated {
+            for f in rd.qualified_fields() {
+                headers.remove(f.as_str());
+            }
+        }
+        headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
+        let body = if request.method() == Method::HEAD {
+            Bytes::new()
+        } else {
+            entry.body.clone()
+        };
+        Counters::add(&self.inner.counters.bytes_from_cache, body.len() as u64);
+        let mut response = Response::new(body);
+        *response.status_mut() = entry.status;
+        *response.headers_mut() = headers;
+        apply_client_conditionals(response, request.headers())
+    }
+
+    fn revalidate_in_background(&self, key: &str, request: &Request<Bytes>, hit: Hit) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Role::Leader(leader) = self.inner.flights.join(key) else {
+            return; // a fetch is already under way
+        };
+        let mut copy = Request::new(Bytes::new());
+        *copy.method_mut() = Method::GET;
+        *copy.uri_mut() = request.uri().clone();
+        *copy.headers_mut() = request.headers().clone();
+        let edge = self.clone();
+        let key = key.to_string();
+        let task = handle.spawn(async move {
+            let out = edge.fetch(&key, copy, Some(hit)).await;
+            leader.finish(match out {
+                Ok(_) => Outcome::Done,
+                Err(e) => Outcome::Failed(e),
+            });
+        });
+        self.inner.background.lock().push(task);
+    }
+
+    async fn fetch_coalesced(
+        &self,
+        key: &str,
+        request: Request<Bytes>,
+        stored: Option<Hit>,
+    ) -> Result<Response<Bytes>> {
+        match self.inner.flights.join(key) {
+            Role::Leader(leader) => {
+                let out = self.fetch(key, request, stored).await;
+                leader.finish(match &out {
+                    Ok(_) => Outcome::Done,
+                    Err(e) => Outcome::Failed(e.clone()),
+                });
+                out
+            }
+            Role::Waiter(slot) => {
+                Counters::add(&self.inner.counters.coalesced, 1);
+                let waited = self
+                    .inner
+                    .clock
+                    .timeout(self.inner.options.coalesce_timeout, coalesce::wait(slot))
+                    .await;
+                match waited {
+                    Ok(Some(Outcome::Failed(e))) => match &stored {
+                        Some(hit) if self.stale_if_error(&hit.entry, request.headers()) => {
+                            Counters::add(&self.inner.counters.stale_served, 1);
+                            Ok(self.from_cache(&hit.entry, &request, true))
+                        }
+                        _ => Err(e),
+                    },
+                    Ok(Some(Outcome::Done)) => {
+                        let req_cc = Directives::from_headers(request.headers(), "cache-control");
+                        let again = self.lookup(key, request.headers()).await;
+                        if let Some(hit) = &again {
+                            if let Decision::Fresh =
+                                self.decide(&hit.entry, request.headers(), &req_cc)
+                            {
+                                Counters::add(&self.inner.counters.tier_hits[hit.tier], 1);
+                                return Ok(self.from_cache(&hit.entry, &request, true));
+                            }
+                        }
+                        self.fetch(key, request, again.or(stored)).await
+                    }
+                    // the leader gave up, or we waited long enough: fetch ourselves
+                    _ => self.fetch(key, request, stored).await,
+                }
+            }
+        }
+    }
+
+    async fn call_origin(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
+        Counters::add(&self.inner.counters.origin_requests, 1);
+        let url = request.uri().to_string();
+        let out = match self.inner.options.origin_timeout {
+            Some(limit) => match self
+                .inner
+                .clock
+                .timeout(limit, self.inner.origin.fetch(request))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(Error::OriginTimeout { url, after: limit }),
+            },
+            None => self.inner.origin.fetch(request).await,
+        };
+        match &out {
+            Ok(r) => Counters::add(&self.inner.counters.origin_bytes, r.body().len() as u64),
+            Err(_) => Counters::add(&self.inner.counters.origin_errors, 1),
+        }
+        out
+    }
+
+    /// Goes to the origin for `request`, revalidating `stored` when it has validators, and stores the result.
+    async fn fetch(
+        &self,
+        key: &str,
+        request: Request<Bytes>,
+        stored: Option<Hit>,
+    ) -> Result<Response<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let client = Request::from_parts(parts.clone(), Bytes::new());
+        let mut headers = parts.headers.clone();
+        strip_hop_by_hop(&mut headers);
+        let mut validating = false;
+        if let Some(hit) = stored.as_ref().filter(|_| parts.method == Method::GET) {
+            let etag = hit.entry.headers.get(header::ETAG).cloned();
+            let lm = hit.entry.headers.get(header::LAST_MODIFIED).cloned();
+            if etag.is_some() || lm.is_some() {
+                for h in [
+                    header::IF_NONE_MATCH,
+                    header::IF_MODIFIED_SINCE,
+                    header::IF_MATCH,
+                    header::IF_UNMODIFIED_SINCE,
+                    header::IF_RANGE,
+                ] {
+                    headers.remove(h);
+                }
+                if let Some(e) = etag {
+                    headers.insert(header::IF_NONE_MATCH, e);
+                }
+                if let Some(l) = lm {
+                    headers.insert(header::IF_MODIFIED_SINCE, l);
+                }
+                validating = true;
+                Counters::add(&self.inner.counters.revalidations, 1);
+            }
+        }
+        let mut origin_request = Request::new(body);
+        *origin_request.method_mut() = parts.method.clone();
+        *origin_request.uri_mut() = parts.uri.clone();
+        *origin_request.version_mut() = parts.version;
+        *origin_request.headers_mut() = headers;
+        let request_time = self.inner.clock.now();
+        let result = self.call_origin(origin_request).await;
+        let response_time = self.inner.clock.now();
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(hit) = &stored {
+                    if self.stale_if_error(&hit.entry, &parts.headers) {
+                        Counters::add(&self.inner.counters.stale_served, 1);
+                        return Ok(self.from_cache(&hit.entry, &client, true));
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let (mut rparts, rbody) = response.into_parts();
+        if let (true, StatusCode::NOT_MODIFIED, Some(hit)) =
+            (validating, rparts.status, stored.as_ref())
+        {
+            Counters::add(&self.inner.counters.revalidated_304, 1);
+            let updated = Arc::new(refresh(
+                &hit.entry,
+                &rparts.headers,
+                request_time,
+                response_time,
+            ));
+            self.store(key, updated.clone()).await;
+            return Ok(self.from_cache(&updated, &client, false));
+        }
+        if let Some(hit) = &stored {
+            if matches!(rparts.status.as_u16(), 500 | 502 | 503 | 504)
+                && self.stale_if_error(&hit.entry, &parts.headers)
+            {
+                Counters::add(&self.inner.counters.stale_served, 1);
+                return Ok(self.from_cache(&hit.entry, &client, true));
+            }
+        }
+        strip_hop_by_hop(&mut rparts.headers);
+        let rd = ResponseDirectives::of(&rparts.headers);
+        if storable(
+            &parts.method,
+            &parts.headers,
+            rparts.status,
+            &rparts.headers,
+            &rd,
+        ) {
+            let vary = freshness::vary_names(&rparts.headers)
+                .into_iter()
+                .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+                .map(|n| {
+                    let v = vary_value(&parts.headers, n.as_str());
+                    (n, v)
+                })
+                .collect();
+            let entry = Entry::new(
+                rparts.status,
+                rparts.headers.clone(),
+                rbody.clone(),
+                request_time,
+                response_time,
+            )
+            .with_vary(vary);
+            self.store(key, Arc::new(entry)).await;
+        } else if parts.method == Method::GET && stored.is_some() && rparts.status.is_success() {
+            // a newer response that may not be stored replaces nothing, but the old one is outdated
+            self.invalidate(key).await;
+        }
+        let response = Response::from_parts(rparts, rbody);
+        Ok(if validating {
+            apply_client_conditionals(response, &parts.headers)
+        } else {
+            response
+        })
+    }
+
+    /// Forwards a request with a method the cache does not serve; a successful unsafe method invalidates.
+    async fn pass(&self, key: String, request: Request<Bytes>) -> Result<Response<Bytes>> {
+        let safe = matches!(
+            request.method().as_str(),
+            "OPTIONS" | "TRACE" | "PROPFIND" | "SEARCH" | "REPORT"
+        );
+        let authority = key.split('/').next().unwrap_or("").to_string();
+        let (mut parts, body) = request.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let mut response = self.call_origin(Request::from_parts(parts, body)).await?;
+        strip_hop_by_hop(response.headers_mut());
+        let status = response.status().as_u16();
+        if !safe && (200..400).contains(&status) {
+            self.invalidate(&key).await;
+            for name in [header::LOCATION, header::CONTENT_LOCATION] {
+                let Some(target) = response.headers().get(&name).and_then(|v| v.to_str().ok())
+                else {
+                    continue;
+                };
+                let target_key = match target.parse::<http::Uri>() {
+                    Ok(uri) if uri.authority().is_some() => {
+                        if uri.authority().map(|a| a.as_str().to_ascii_lowercase())
+                            != Some(authority.clone())
+                        {
+                            continue; // another host: not ours to invalidate
+                        }
+                        format!(
+                            "{authority}{}",
+                            uri.path_and_query().map_or("/", |p| p.as_str())
+                        )
+                    }
+                    Ok(_) if target.starts_with('/') => format!("{authority}{target}"),
+                    _ => continue,
+                };
+                self.invalidate(&target_key).await;
+            }
+        }
+        Ok(response)
+    }
+
+    /// Removes the stored responses for `key` (and its `Vary` variants) from every tier.
+    async fn invalidate(&self, key: &str) -> u64 {
+        let mut removed = 0;
+        let variants = format!("{key}\u{0}");
+        for tier in &self.inner.tiers {
+            if let Ok(Some(e)) = tier.get(key).await {
+                if !e.vary.is_empty() {
+                    removed += tier.purge_prefix(&variants).await.unwrap_or(0);
+                }
+            }
+            if tier.remove(key).await.unwrap_or(false) {
+                removed += 1;
+            }
+        }
+        Counters::add(&self.inner.counters.purged, removed);
+        removed
+    }
+
+    /// Purges the stored response for a cache key (see [`Edge::cache_key`]) and its `Vary` variants from
+    /// every tier; returns how many entries were removed.
+    pub async fn purge_key(&self, key: &str) -> u64 {
+        self.invalidate(key).await
+    }
+
+    /// Purges every stored response whose key starts with `prefix`, from every tier.
+    ///
+    /// # Errors
+    /// A tier's failure; the tiers before it are purged.
+    pub async fn purge_prefix(&self, prefix: &str) -> Result<u64> {
+        let mut removed = 0;
+        for tier in &self.inner.tiers {
+            removed += tier.purge_prefix(prefix).await?;
+        }
+        Counters::add(&self.inner.counters.purged, removed);
+        Ok(removed)
+    }
+
+    /// Purges every stored response tagged `tag` by its `Surrogate-Key` header, from every tier.
+    ///
+    /// # Errors
+    /// A tier's failure; the tiers before it are purged.
+    pub async fn purge_tag(&self, tag: &str) -> Result<u64> {
+        let mut removed = 0;
+        for tier in &self.inner.tiers {
+            removed += tier.purge_tag(tag).await?;
+        }
+        Counters::add(&self.inner.counters.purged, removed);
+        Ok(removed)
+    }
+
+    /// Soft purge: marks every stored response tagged `tag` stale, so the next request for it revalidates
+    /// with the origin (a `304` makes it fresh again without a new body). Returns how many were marked.
+    ///
+    /// # Errors
+    /// A tier's failure.
+    pub async fn soft_purge_tag(&self, tag: &str) -> Result<u64> {
+        self.soft_purge(&|_: &str, e: &Entry| e.has_tag(tag)).await
+    }
+
+    /// Soft purge of one cache key and its `Vary` variants; see [`Edge::soft_purge_tag`].
+    ///
+    /// # Errors
+    /// A tier's failure.
+    pub async fn soft_purge_key(&self, key: &str) -> Result<u64> {
+        let variants = format!("{key}\u{0}");
+        self.soft_purge(&|k: &str, _: &Entry| k == key || k.starts_with(&variants))
+            .await
+    }
+
+    async fn soft_purge(
+        &self,
+        select: &(dyn Fn(&str, &Entry) -> bool + Send + Sync),
+    ) -> Result<u64> {
+        let mut marked = 0;
+        for tier in &self.inner.tiers {
+            let found: Mutex<Vec<(String, Entry)>> = Mutex::new(Vec::new());
+            tier.retain(&|k: &str, e: &Entry| {
+                if !e.invalidated && select(k, e) {
+                    found.lock().push((k.to_string(), e.clone()));
+                }
+                true
+            })
+            .await?;
+            let found = found.into_inner();
+            for (k, e) in found {
+                if tier.insert(&k, Arc::new(e.with_invalidated(true))).await? {
+                    marked += 1;
+                }
+            }
+        }
+        Ok(marked)
+    }
+}
+
+/// The stored response updated by a `304 Not Modified` (RFC 9111 section 3.2): the 304's fields replace the
+/// stored ones, except the framing and connection fields.
+fn refresh(
+    stored: &Entry,
+    not_modified: &HeaderMap,
+    request_time: SystemTime,
+    response_time: SystemTime,
+) -> Entry {
+    let mut headers = stored.headers.clone();
+    let mut seen: Vec<HeaderName> = Vec::new();
+    let mut update = not_modified.clone();
+    strip_hop_by_hop(&mut update);
+    for (name, value) in &update {
+        if name == header::CONTENT_LENGTH {
+            continue;
+        }
+        if !seen.contains(name) {
+            headers.remove(name);
+            seen.push(name.clone());
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    let mut entry = Entry::new(
+        stored.status,
+        headers,
+        stored.body.clone(),
+        request_time,
+        response_time,
+    );
+    entry.vary = stored.vary.clone();
+    entry
+}
+
+/// Answers the client's own `If-None-Match` / `If-Modified-Since` from a full response (RFC 9110 section
+/// 13.2.2): a `304` when the representation is unchanged.
+fn apply_client_conditionals(
+    response: Response<Bytes>,
+    req_headers: &HeaderMap,
+) -> Response<Bytes> {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let not_modified = if let Some(inm) = req_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|etag| etag_list_matches(inm, etag))
+    } else if let Some(ims) = req_headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+    {
+        response
+            .headers()
+            .get(header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+            .is_some_and(|lm| lm <= ims)
+    } else {
+        false
+    };
+    if !not_modified {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Bytes::new())
+}
