@@ -156,7 +156,11 @@ impl Clock {
     ///
     /// # Errors
     /// [`Elapsed`] when the deadline passes first; `fut` is dropped (cancelled) then.
-    pub async fn timeout_at<F: Future>(&self, deadline: Instant, fut: F) -> Result<F::Output, Elapsed> {
+    pub async fn timeout_at<F: Future>(
+        &self,
+        deadline: Instant,
+        fut: F,
+    ) -> Result<F::Output, Elapsed> {
         let sleep = self.sleep_until(deadline);
         tokio::select! {
             biased;
@@ -318,7 +322,8 @@ impl Future for ManualSleep {
             self.registered = false;
             return Poll::Ready(());
         }
-        st.sleepers.insert((self.deadline, self.id), cx.waker().clone());
+        st.sleepers
+            .insert((self.deadline, self.id), cx.waker().clone());
         drop(st);
         self.registered = true;
         Poll::Pending
@@ -328,7 +333,11 @@ impl Future for ManualSleep {
 impl Drop for ManualSleep {
     fn drop(&mut self) {
         if self.registered {
-            self.clock.state.lock().sleepers.remove(&(self.deadline, self.id));
+            self.clock
+                .state
+                .lock()
+                .sleepers
+                .remove(&(self.deadline, self.id));
         }
     }
 }
@@ -354,7 +363,10 @@ mod tests {
         manual.advance(Duration::from_secs(1));
         task.await.unwrap();
         assert_eq!(manual.sleepers(), 0);
-        assert_eq!(clock.now().duration_since(t0).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            clock.now().duration_since(t0).unwrap(),
+            Duration::from_secs(10)
+        );
     }
 
     #[tokio::test]
@@ -363,13 +375,20 @@ mod tests {
         let clock = manual.clock();
         let task = tokio::spawn({
             let clock = clock.clone();
-            async move { clock.timeout(Duration::from_secs(5), futures::future::pending::<()>()).await }
+            async move {
+                clock
+                    .timeout(Duration::from_secs(5), futures::future::pending::<()>())
+                    .await
+            }
         });
         manual.wait_for_sleepers(1).await;
         manual.advance(Duration::from_secs(5));
         assert_eq!(task.await.unwrap(), Err(Elapsed(())));
         // A future that finishes first wins and leaves no sleeper behind.
-        assert_eq!(clock.timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
+        assert_eq!(
+            clock.timeout(Duration::from_secs(5), async { 7 }).await,
+            Ok(7)
+        );
         assert_eq!(manual.sleepers(), 0);
     }
 
@@ -385,7 +404,12 @@ mod tests {
         let before = clock.instant();
         clock.sleep(Duration::from_millis(20)).await;
         assert!(clock.instant() - before >= Duration::from_millis(20));
-        assert!(clock.timeout(Duration::from_millis(5), futures::future::pending::<()>()).await.is_err());
+        assert!(
+            clock
+                .timeout(Duration::from_millis(5), futures::future::pending::<()>())
+                .await
+                .is_err()
+        );
     }
 
     #[test]
