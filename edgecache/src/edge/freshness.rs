@@ -98,11 +98,20 @@ pub(crate) fn storable(
     headers: &HeaderMap,
     rd: &ResponseDirectives,
 ) -> bool {
-    if method != Method::GET || !understood(status) {
+    // final, and complete: partial content and 304s are not stored
+    if method != Method::GET
+        || status.is_informational()
+        || status == StatusCode::PARTIAL_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return false;
+    }
+    let must_understand = rd.cc.has("must-understand");
+    if must_understand && !understood(status) {
         return false;
     }
     let req_cc = Directives::from_headers(request_headers, "cache-control");
-    if req_cc.has("no-store") || rd.cc.has("no-store") {
+    if req_cc.has("no-store") || (rd.cc.has("no-store") && !must_understand) {
         return false;
     }
     if matches!(rd.cc.get("private"), Some(None)) {
@@ -137,8 +146,90 @@ pub(crate) fn vary_names(headers: &HeaderMap) -> Vec<String> {
 }
 
 fn date_header(headers: &HeaderMap, name: &str) -> Option<SystemTime> {
-    let value = headers.get(name)?.to_str().ok()?;
-    httpdate::parse_http_date(value.trim()).ok()
+    parse_date(headers.get(name)?.to_str().ok()?)
+}
+
+/// Parses an HTTP date in the three formats of RFC 9110 section 5.6.7 (IMF-fixdate, RFC 850 and asctime),
+/// with exactly their layout but without regard to letter case and without checking the weekday.
+pub(crate) fn parse_date(text: &str) -> Option<SystemTime> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    const LONG_DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let t = text.trim().to_ascii_lowercase();
+    let num = |s: &str, len: usize| -> Option<u32> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let month = |s: &str| MONTHS.iter().position(|m| *m == s).map(|m| m as u32 + 1);
+    let clock = |s: &str| -> Option<u32> {
+        let mut p = s.split(':');
+        let (h, m, sec) = (num(p.next()?, 2)?, num(p.next()?, 2)?, num(p.next()?, 2)?);
+        (p.next().is_none() && h < 24 && m < 60 && sec <= 60).then_some(h * 3600 + m * 60 + sec)
+    };
+    let (day, mon, year, time) = if let Some((wkd, rest)) = t.split_once(", ") {
+        let f: Vec<&str> = rest.split(' ').collect();
+        if DAYS.contains(&wkd) && f.len() == 5 && f[4] == "gmt" {
+            (num(f[0], 2)?, month(f[1])?, num(f[2], 4)?, clock(f[3])?) // IMF-fixdate
+        } else if LONG_DAYS.contains(&wkd) && f.len() == 3 && f[2] == "gmt" {
+            let d: Vec<&str> = f[0].split('-').collect();
+            if d.len() != 3 {
+                return None;
+            }
+            let yy = num(d[2], 2)?;
+            (
+                num(d[0], 2)?,
+                month(d[1])?,
+                if yy < 70 { 2000 + yy } else { 1900 + yy },
+                clock(f[1])?,
+            ) // RFC 850
+        } else {
+            return None;
+        }
+    } else {
+        // asctime: "Sun Nov  6 08:49:37 1994"
+        let (wkd, rest) = t.split_once(' ')?;
+        let (mon, rest) = rest.split_once(' ')?;
+        let (day, rest) = match rest.strip_prefix(' ') {
+            Some(r) => (num(r.get(..1)?, 1)?, r.get(1..)?),
+            None => (num(rest.get(..2)?, 2)?, rest.get(2..)?),
+        };
+        let f: Vec<&str> = rest.strip_prefix(' ')?.split(' ').collect();
+        if !DAYS.contains(&wkd) || f.len() != 2 {
+            return None;
+        }
+        (day, month(mon)?, num(f[1], 4)?, clock(f[0])?)
+    };
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    let secs = days_from_civil(i64::from(year), mon, day)
+        .checked_mul(86_400)?
+        .checked_add(i64::from(time))?;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| std::time::UNIX_EPOCH + Duration::from_secs(s))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The `Age` value the response arrived with: the first member of the first line, if a valid delta-seconds.
@@ -194,7 +285,9 @@ pub(crate) fn freshness_lifetime(
     }
     let date = date_header(&entry.headers, "date").unwrap_or(entry.response_time);
     if entry.headers.contains_key(http::header::EXPIRES) {
-        return match date_header(&entry.headers, "expires") {
+        // several Expires lines are as invalid as a malformed one: already expired
+        let single = entry.headers.get_all(http::header::EXPIRES).iter().count() == 1;
+        return match date_header(&entry.headers, "expires").filter(|_| single) {
             Some(expires) => expires.duration_since(date).unwrap_or_default(),
             None => Duration::ZERO,
         };
@@ -254,6 +347,36 @@ mod tests {
         );
         let now = UNIX_EPOCH + Duration::from_secs(t + 5);
         assert_eq!(current_age(&e, now), Duration::from_secs(15));
+    }
+
+    #[test]
+    fn dates_in_all_three_formats_any_case() {
+        let want = Some(UNIX_EPOCH + Duration::from_secs(784_111_777));
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "SUN, 06 NOV 1994 08:49:37 gmt",
+        ] {
+            assert_eq!(parse_date(text), want, "{text}");
+        }
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "yesterday",
+            "Sun, 06 Nov 1994",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06  Nov  1994 08:49:37 GMT",
+            "Sun, 06-Nov-1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08.49.37 GMT",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

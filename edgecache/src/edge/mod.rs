@@ -235,20 +235,32 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// A request's value for a `Vary`-named field: all lines, members trimmed, joined by `,`.
+///
+/// For the negotiation fields (`Accept`, `Accept-Encoding`, `Accept-Language`) members are compared without
+/// letter case and order, so `en, de` and `De, EN` select the same variant.
 fn vary_value(headers: &HeaderMap, name: &str) -> Option<HeaderValue> {
-    let mut parts = Vec::new();
+    let negotiation = matches!(name, "accept" | "accept-encoding" | "accept-language");
+    let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut any = false;
     for v in headers.get_all(name) {
         any = true;
         for member in v.as_bytes().split(|b| *b == b',') {
             let m = trim_bytes(member);
             if !m.is_empty() {
-                parts.push(m.to_vec());
+                parts.push(if negotiation {
+                    m.to_ascii_lowercase()
+                } else {
+                    m.to_vec()
+                });
             }
         }
     }
     if !any {
         return None;
+    }
+    if negotiation {
+        parts.sort();
+        parts.dedup();
     }
     HeaderValue::from_bytes(&parts.join(&b","[..])).ok()
 }
@@ -582,11 +594,16 @@ impl Edge {
         } else {
             entry.body.clone()
         };
-        Counters::add(&self.inner.counters.bytes_from_cache, body.len() as u64);
         let mut response = Response::new(body);
         *response.status_mut() = entry.status;
         *response.headers_mut() = headers;
-        apply_client_conditionals(response, request.headers())
+        let response = apply_client_conditionals(response, request.headers());
+        let response = apply_range(response, request.headers());
+        Counters::add(
+            &self.inner.counters.bytes_from_cache,
+            response.body().len() as u64,
+        );
+        response
     }
 
     fn revalidate_in_background(&self, key: &str, request: &Request<Bytes>, hit: Hit) {
@@ -966,6 +983,65 @@ fn refresh(
     entry
 }
 
+/// Serves one byte range of a complete `200` (RFC 9110 section 14): `206` with `Content-Range`, or `416`
+/// when unsatisfiable. Several ranges, other units, `If-Range` and anything malformed get the whole
+/// response.
+fn apply_range(response: Response<Bytes>, req_headers: &HeaderMap) -> Response<Bytes> {
+    if response.status() != StatusCode::OK || req_headers.contains_key(header::IF_RANGE) {
+        return response;
+    }
+    let Some(spec) = req_headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+    else {
+        return response;
+    };
+    if spec.contains(',') {
+        return response;
+    }
+    let len = response.body().len() as u64;
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return response;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let range = match (first.trim(), last.trim()) {
+        (f, "") if digits(f) => f.parse::<u64>().ok().map(|f| (f, len.saturating_sub(1))),
+        ("", n) if digits(n) => n
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
+        (f, l) if digits(f) && digits(l) => match (f.parse::<u64>(), l.parse::<u64>()) {
+            (Ok(f), Ok(l)) if f <= l => Some((f, l.min(len.saturating_sub(1)))),
+            _ => return response,
+        },
+        _ => return response,
+    };
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    match range {
+        Some((start, end)) if start < len && start <= end => {
+            parts.status = StatusCode::PARTIAL_CONTENT;
+            let value = format!("bytes {start}-{end}/{len}");
+            parts.headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("bytes */0")),
+            );
+            Response::from_parts(parts, body.slice(start as usize..=end as usize))
+        }
+        _ => {
+            parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
+            let value = format!("bytes */{len}");
+            parts.headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("bytes */0")),
+            );
+            Response::from_parts(parts, Bytes::new())
+        }
+    }
+}
+
 /// Answers the client's own `If-None-Match` / `If-Modified-Since` from a full response (RFC 9110 section
 /// 13.2.2): a `304` when the representation is unchanged.
 fn apply_client_conditionals(
@@ -987,13 +1063,13 @@ fn apply_client_conditionals(
     } else if let Some(ims) = req_headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .and_then(freshness::parse_date)
     {
         response
             .headers()
             .get(header::LAST_MODIFIED)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+            .and_then(freshness::parse_date)
             .is_some_and(|lm| lm <= ims)
     } else {
         false
