@@ -17,7 +17,11 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::Result;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
+pub mod disk;
 pub mod memory;
+pub use disk::{DiskOptions, DiskTier};
 pub use memory::{MemoryTier, MemoryTierBuilder};
 
 /// Bytes counted for an entry beyond its key, body and headers (the `Entry` struct, its `Arc`, the map slot).
