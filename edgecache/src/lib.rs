@@ -63,6 +63,9 @@ pub mod origin;
 pub mod policy;
 pub mod tier;
 
+/// The `http` crate edgecache speaks (requests, responses, headers), re-exported so users match its version.
+pub use http;
+
 pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics};
 pub use crate::error::{Error, Result};
 pub use crate::origin::Origin;

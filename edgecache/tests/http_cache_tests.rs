@@ -278,7 +278,7 @@ fn scripted_origin(
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_string();
-            let mut put = |h: &mut HeaderMap, name: &str, value: &str| {
+            let put = |h: &mut HeaderMap, name: &str, value: &str| {
                 if let (Ok(n), Ok(v)) = (
                     HeaderName::from_bytes(name.as_bytes()),
                     HeaderValue::from_bytes(value.as_bytes()),

@@ -41,7 +41,8 @@ pub struct Metrics {
     pub requests: u64,
     /// Requests answered from each tier without contacting the origin, by tier name, in tier order.
     pub hits_per_tier: Vec<(String, u64)>,
-    /// Requests that found nothing usable in any tier.
+    /// Requests that found nothing stored and went to the origin (a request that waited for another's fetch
+    /// and was then served from cache counts as a hit, not a miss).
     pub misses: u64,
     /// Conditional requests sent to the origin to revalidate a stored response.
     pub revalidations: u64,

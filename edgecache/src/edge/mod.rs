@@ -420,25 +420,22 @@ impl Edge {
             match self.decide(&hit.entry, request.headers(), &req_cc) {
                 Decision::Fresh => {
                     Counters::add(&self.inner.counters.tier_hits[hit.tier], 1);
-                    return Ok(self.from_cache(&hit.entry, &request, true));
+                    return Ok(self.serve_stored(&hit.entry, &request, true));
                 }
                 Decision::Stale => {
                     Counters::add(&self.inner.counters.stale_served, 1);
-                    return Ok(self.from_cache(&hit.entry, &request, true));
+                    return Ok(self.serve_stored(&hit.entry, &request, true));
                 }
                 Decision::StaleWhileRevalidate => {
                     Counters::add(&self.inner.counters.stale_served, 1);
                     self.revalidate_in_background(&key, &request, hit.clone());
-                    return Ok(self.from_cache(&hit.entry, &request, true));
+                    return Ok(self.serve_stored(&hit.entry, &request, true));
                 }
                 Decision::Revalidate => {}
             }
         }
         if req_cc.has("only-if-cached") {
             return Ok(simple_response(StatusCode::GATEWAY_TIMEOUT));
-        }
-        if stored.is_none() {
-            Counters::add(&self.inner.counters.misses, 1);
         }
         if method == Method::HEAD {
             return self.fetch(&key, request, stored).await;
@@ -575,7 +572,7 @@ impl Edge {
     }
 
     /// A response to `request` built from a stored entry.
-    fn from_cache(
+    fn serve_stored(
         &self,
         entry: &Entry,
         request: &Request<Bytes>,
@@ -655,7 +652,7 @@ impl Edge {
                     Ok(Some(Outcome::Failed(e))) => match &stored {
                         Some(hit) if self.stale_if_error(&hit.entry, request.headers()) => {
                             Counters::add(&self.inner.counters.stale_served, 1);
-                            Ok(self.from_cache(&hit.entry, &request, true))
+                            Ok(self.serve_stored(&hit.entry, &request, true))
                         }
                         _ => Err(e),
                     },
@@ -667,7 +664,7 @@ impl Edge {
                                 self.decide(&hit.entry, request.headers(), &req_cc)
                             {
                                 Counters::add(&self.inner.counters.tier_hits[hit.tier], 1);
-                                return Ok(self.from_cache(&hit.entry, &request, true));
+                                return Ok(self.serve_stored(&hit.entry, &request, true));
                             }
                         }
                         self.fetch(key, request, again.or(stored)).await
@@ -708,6 +705,9 @@ impl Edge {
         request: Request<Bytes>,
         stored: Option<Hit>,
     ) -> Result<Response<Bytes>> {
+        if stored.is_none() {
+            Counters::add(&self.inner.counters.misses, 1);
+        }
         let (parts, body) = request.into_parts();
         let client = Request::from_parts(parts.clone(), Bytes::new());
         let mut headers = parts.headers.clone();
@@ -750,7 +750,7 @@ impl Edge {
                 if let Some(hit) = &stored {
                     if self.stale_if_error(&hit.entry, &parts.headers) {
                         Counters::add(&self.inner.counters.stale_served, 1);
-                        return Ok(self.from_cache(&hit.entry, &client, true));
+                        return Ok(self.serve_stored(&hit.entry, &client, true));
                     }
                 }
                 return Err(e);
@@ -768,14 +768,14 @@ impl Edge {
                 response_time,
             ));
             self.store(key, updated.clone()).await;
-            return Ok(self.from_cache(&updated, &client, false));
+            return Ok(self.serve_stored(&updated, &client, false));
         }
         if let Some(hit) = &stored {
             if matches!(rparts.status.as_u16(), 500 | 502 | 503 | 504)
                 && self.stale_if_error(&hit.entry, &parts.headers)
             {
                 Counters::add(&self.inner.counters.stale_served, 1);
-                return Ok(self.from_cache(&hit.entry, &client, true));
+                return Ok(self.serve_stored(&hit.entry, &client, true));
             }
         }
         strip_hop_by_hop(&mut rparts.headers);

@@ -129,7 +129,7 @@ pub async fn never_exceeds_capacity(tier: &dyn Tier) {
             tier.used_bytes()
         );
     }
-    assert!(tier.len() > 0);
+    assert!(!tier.is_empty());
     assert!(
         tier.evictions() > 0,
         "{} inserted 200 KB into {cap} bytes without evicting",
