@@ -78,7 +78,11 @@ impl AliasState {
 
     /// Does the alias route to version `n`?
     pub(crate) fn uses(&self, n: u32) -> bool {
-        self.primary.number == Some(n) || self.additional.as_ref().is_some_and(|(v, _)| v.number == Some(n))
+        self.primary.number == Some(n)
+            || self
+                .additional
+                .as_ref()
+                .is_some_and(|(v, _)| v.number == Some(n))
     }
 }
 
@@ -93,16 +97,23 @@ pub(crate) fn validate_routing(config: &AliasConfig) -> Result<()> {
         if !(0.0..=1.0).contains(&r.weight) || r.weight.is_nan() {
             return Err(Error::invalid(
                 "RoutingConfig",
-                format!("weight {} for version {} is not in 0.0..=1.0", r.weight, r.version),
+                format!(
+                    "weight {} for version {} is not in 0.0..=1.0",
+                    r.weight, r.version
+                ),
             ));
         }
         if r.version == config.function_version {
             return Err(Error::invalid(
                 "RoutingConfig",
-                format!("version {} is already the alias's primary version", r.version),
+                format!(
+                    "version {} is already the alias's primary version",
+                    r.version
+                ),
             ));
         }
-        if config.function_version == crate::version::LATEST || r.version == crate::version::LATEST {
+        if config.function_version == crate::version::LATEST || r.version == crate::version::LATEST
+        {
             return Err(Error::invalid(
                 "RoutingConfig",
                 "weighted routing is only supported between published versions",
@@ -135,6 +146,8 @@ mod tests {
         assert!(validate_routing(&AliasConfig::new("a", "1").with_routing("2", 1.5)).is_err());
         assert!(validate_routing(&AliasConfig::new("a", "1").with_routing("2", f64::NAN)).is_err());
         assert!(validate_routing(&AliasConfig::new("a", "1").with_routing("1", 0.5)).is_err());
-        assert!(validate_routing(&AliasConfig::new("a", "$LATEST").with_routing("1", 0.5)).is_err());
+        assert!(
+            validate_routing(&AliasConfig::new("a", "$LATEST").with_routing("1", 0.5)).is_err()
+        );
     }
 }

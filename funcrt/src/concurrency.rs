@@ -35,7 +35,8 @@ impl Account {
 
     /// The size of the pool that functions without a reservation share.
     pub(crate) fn unreserved_capacity(&self) -> u32 {
-        self.limit.saturating_sub(self.reserved_total.load(Ordering::Relaxed))
+        self.limit
+            .saturating_sub(self.reserved_total.load(Ordering::Relaxed))
     }
 
     pub(crate) fn unreserved_in_use(&self) -> u32 {
@@ -68,7 +69,8 @@ impl FunctionConcurrency {
     }
 
     pub(crate) fn set_reserved(&self, r: Option<u32>) {
-        self.reserved.store(r.unwrap_or(NO_RESERVATION), Ordering::Relaxed);
+        self.reserved
+            .store(r.unwrap_or(NO_RESERVATION), Ordering::Relaxed);
     }
 
     pub(crate) fn in_use(&self) -> u32 {
@@ -106,11 +108,16 @@ pub(crate) struct Permit<'a> {
 pub(crate) type Throttle = (ThrottleReason, u32);
 
 /// Admits one invocation of a function, or says which limit throttles it.
-pub(crate) fn admit<'a>(account: &'a Account, function: &'a FunctionConcurrency) -> Result<Permit<'a>, Throttle> {
+pub(crate) fn admit<'a>(
+    account: &'a Account,
+    function: &'a FunctionConcurrency,
+) -> Result<Permit<'a>, Throttle> {
     let permit = match function.reserved() {
         Some(reserved) => {
-            let now = try_acquire(&function.in_use, reserved)
-                .ok_or((ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded, reserved))?;
+            let now = try_acquire(&function.in_use, reserved).ok_or((
+                ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+                reserved,
+            ))?;
             function.max_seen.fetch_max(now, Ordering::Relaxed);
             Permit {
                 account,
@@ -138,7 +145,9 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.function.in_use.fetch_sub(1, Ordering::AcqRel);
         if self.from_unreserved {
-            self.account.unreserved_in_use.fetch_sub(1, Ordering::AcqRel);
+            self.account
+                .unreserved_in_use
+                .fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -154,8 +163,18 @@ mod tests {
         let a = admit(&account, &f).unwrap();
         let b = admit(&account, &f).unwrap();
         let e = admit(&account, &f).unwrap_err();
-        assert_eq!(e, (ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded, 2));
-        assert_eq!(account.unreserved_in_use(), 0, "reserved functions do not use the shared pool");
+        assert_eq!(
+            e,
+            (
+                ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+                2
+            )
+        );
+        assert_eq!(
+            account.unreserved_in_use(),
+            0,
+            "reserved functions do not use the shared pool"
+        );
         drop(a);
         let c = admit(&account, &f).unwrap();
         drop((b, c));

@@ -74,7 +74,10 @@ impl FunctionConfig {
         if !(1..=MAX_PER_INSTANCE_CONCURRENCY).contains(&self.per_instance_concurrency) {
             return Err(Error::invalid(
                 "PerExecutionEnvironmentMaxConcurrency",
-                format!("{} is not in 1..={MAX_PER_INSTANCE_CONCURRENCY}", self.per_instance_concurrency),
+                format!(
+                    "{} is not in 1..={MAX_PER_INSTANCE_CONCURRENCY}",
+                    self.per_instance_concurrency
+                ),
             ));
         }
         if self.keep_alive == Some(Duration::ZERO) {
@@ -97,10 +100,16 @@ pub(crate) fn validate_memory(mb: u32) -> Result<()> {
 
 pub(crate) fn validate_timeout(t: Duration) -> Result<()> {
     if t.subsec_nanos() != 0 {
-        return Err(Error::invalid("Timeout", format!("{t:?} is not a whole number of seconds")));
+        return Err(Error::invalid(
+            "Timeout",
+            format!("{t:?} is not a whole number of seconds"),
+        ));
     }
     if t < Duration::from_secs(1) || t > MAX_TIMEOUT {
-        return Err(Error::invalid("Timeout", format!("{} s is not in 1..=900", t.as_secs())));
+        return Err(Error::invalid(
+            "Timeout",
+            format!("{} s is not in 1..=900", t.as_secs()),
+        ));
     }
     Ok(())
 }
@@ -234,7 +243,11 @@ impl ConfigUpdate {
 
 /// Function names: 1 to 64 of `[a-zA-Z0-9-_]`.
 pub(crate) fn validate_function_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(Error::invalid(
             "FunctionName",
@@ -248,7 +261,9 @@ pub(crate) fn validate_function_name(name: &str) -> Result<()> {
 pub(crate) fn validate_alias_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 128
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         || name.bytes().all(|b| b.is_ascii_digit())
     {
         return Err(Error::invalid(
@@ -269,20 +284,78 @@ mod tests {
         assert!(FunctionConfig::builder().memory_mb(128).build().is_ok());
         assert!(FunctionConfig::builder().memory_mb(10_240).build().is_ok());
         for bad in [0, 127, 10_241] {
-            let e = FunctionConfig::builder().memory_mb(bad).build().unwrap_err();
-            assert!(matches!(e, Error::InvalidParameter { parameter: "MemorySize", .. }), "{e}");
+            let e = FunctionConfig::builder()
+                .memory_mb(bad)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidParameter {
+                        parameter: "MemorySize",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
         }
-        assert!(FunctionConfig::builder().timeout(Duration::from_secs(900)).build().is_ok());
-        for bad in [Duration::ZERO, Duration::from_secs(901), Duration::from_millis(1500)] {
+        assert!(
+            FunctionConfig::builder()
+                .timeout(Duration::from_secs(900))
+                .build()
+                .is_ok()
+        );
+        for bad in [
+            Duration::ZERO,
+            Duration::from_secs(901),
+            Duration::from_millis(1500),
+        ] {
             let e = FunctionConfig::builder().timeout(bad).build().unwrap_err();
-            assert!(matches!(e, Error::InvalidParameter { parameter: "Timeout", .. }), "{e}");
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidParameter {
+                        parameter: "Timeout",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
         }
-        let e = FunctionConfig::builder().env("1BAD", "x").build().unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { parameter: "Environment", .. }));
-        let e = FunctionConfig::builder().env("BIG", "x".repeat(5000)).build().unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { parameter: "Environment", .. }));
-        assert!(FunctionConfig::builder().per_instance_concurrency(0).build().is_err());
-        assert!(FunctionConfig::builder().per_instance_concurrency(65).build().is_err());
+        let e = FunctionConfig::builder()
+            .env("1BAD", "x")
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidParameter {
+                parameter: "Environment",
+                ..
+            }
+        ));
+        let e = FunctionConfig::builder()
+            .env("BIG", "x".repeat(5000))
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidParameter {
+                parameter: "Environment",
+                ..
+            }
+        ));
+        assert!(
+            FunctionConfig::builder()
+                .per_instance_concurrency(0)
+                .build()
+                .is_err()
+        );
+        assert!(
+            FunctionConfig::builder()
+                .per_instance_concurrency(65)
+                .build()
+                .is_err()
+        );
     }
 
     #[test]

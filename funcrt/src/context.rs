@@ -203,9 +203,15 @@ mod tests {
             let id = new_request_id();
             assert_eq!(id.len(), 36);
             let parts: Vec<&str> = id.split('-').collect();
-            assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12]);
+            assert_eq!(
+                parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                vec![8, 4, 4, 4, 12]
+            );
             assert!(parts[2].starts_with('4'), "{id}");
-            assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'), "{id}");
+            assert!(
+                matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+                "{id}"
+            );
             assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
             assert!(seen.insert(id));
         }

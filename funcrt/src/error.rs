@@ -19,7 +19,9 @@ impl ThrottleReason {
     /// The reason string as Lambda sends it.
     pub fn as_str(self) -> &'static str {
         match self {
-            ThrottleReason::ConcurrentInvocationLimitExceeded => "ConcurrentInvocationLimitExceeded",
+            ThrottleReason::ConcurrentInvocationLimitExceeded => {
+                "ConcurrentInvocationLimitExceeded"
+            }
             ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 "ReservedFunctionConcurrentInvocationLimitExceeded"
             }
@@ -83,7 +85,9 @@ pub enum Error {
         reason: String,
     },
     /// The payload exceeds Lambda's limit for the invocation type.
-    #[error("{function}: request must be smaller than {limit} bytes for the {operation} operation (was {size})")]
+    #[error(
+        "{function}: request must be smaller than {limit} bytes for the {operation} operation (was {size})"
+    )]
     RequestTooLarge {
         /// The function invoked.
         function: String,
@@ -145,9 +149,9 @@ impl Error {
     /// Lambda's error code for this error (the `x-amzn-ErrorType` of the API).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::FunctionNotFound { .. } | Error::VersionNotFound { .. } | Error::AliasNotFound { .. } => {
-                "ResourceNotFoundException"
-            }
+            Error::FunctionNotFound { .. }
+            | Error::VersionNotFound { .. }
+            | Error::AliasNotFound { .. } => "ResourceNotFoundException",
             Error::Conflict { .. } => "ResourceConflictException",
             Error::InvalidParameter { .. } => "InvalidParameterValueException",
             Error::RequestTooLarge { .. } => "RequestTooLargeException",
@@ -161,7 +165,9 @@ impl Error {
     /// The HTTP status Lambda answers with.
     pub fn status(&self) -> u16 {
         match self {
-            Error::FunctionNotFound { .. } | Error::VersionNotFound { .. } | Error::AliasNotFound { .. } => 404,
+            Error::FunctionNotFound { .. }
+            | Error::VersionNotFound { .. }
+            | Error::AliasNotFound { .. } => 404,
             Error::Conflict { .. } => 409,
             Error::InvalidParameter { .. } | Error::Payload { .. } => 400,
             Error::RequestTooLarge { .. } => 413,
@@ -200,7 +206,10 @@ mod tests {
         assert_eq!(e.code(), "TooManyRequestsException");
         assert_eq!(e.status(), 429);
         assert!(e.to_string().starts_with("Rate Exceeded."));
-        assert!(e.to_string().contains("ReservedFunctionConcurrentInvocationLimitExceeded"));
+        assert!(
+            e.to_string()
+                .contains("ReservedFunctionConcurrentInvocationLimitExceeded")
+        );
         let e = Error::invalid("MemorySize", "too small");
         assert_eq!(e.code(), "InvalidParameterValueException");
         assert_eq!(e.status(), 400);

@@ -212,7 +212,15 @@ pub fn destination_record(
         function_error,
         payload,
     });
-    record(timestamp, request_id, function_arn, condition, approximate_invoke_count, request_payload, last)
+    record(
+        timestamp,
+        request_id,
+        function_arn,
+        condition,
+        approximate_invoke_count,
+        request_payload,
+        last,
+    )
 }
 
 pub(crate) fn record(
@@ -454,7 +462,15 @@ mod tests {
                 "responsePayload": {"errorMessage": "x"}
             })
         );
-        let aged = destination_record(t, "id", "a", Condition::EventAgeExceeded, 0, &json!(null), None);
+        let aged = destination_record(
+            t,
+            "id",
+            "a",
+            Condition::EventAgeExceeded,
+            0,
+            &json!(null),
+            None,
+        );
         assert!(aged.get("responseContext").is_none());
     }
 

@@ -140,7 +140,9 @@ impl InitContext {
     }
 }
 
-type InitFn = dyn Fn(InitContext) -> BoxFuture<'static, Result<Arc<dyn Function>, HandlerError>> + Send + Sync;
+type InitFn = dyn Fn(InitContext) -> BoxFuture<'static, Result<Arc<dyn Function>, HandlerError>>
+    + Send
+    + Sync;
 
 /// A function's code: how to start an instance of it.
 ///
@@ -231,7 +233,10 @@ impl Code {
         })
     }
 
-    pub(crate) fn init(&self, ctx: InitContext) -> BoxFuture<'static, Result<Arc<dyn Function>, HandlerError>> {
+    pub(crate) fn init(
+        &self,
+        ctx: InitContext,
+    ) -> BoxFuture<'static, Result<Arc<dyn Function>, HandlerError>> {
         (self.init)(ctx)
     }
 }
@@ -271,13 +276,16 @@ fn unmarshal<T: DeserializeOwned>(event: Value) -> Result<T, HandlerError> {
     serde_json::from_value(event).map_err(|e| {
         HandlerError::new(
             "Runtime.UnmarshalError",
-            format!("failed to deserialize the incoming data into the function's payload type: {e}"),
+            format!(
+                "failed to deserialize the incoming data into the function's payload type: {e}"
+            ),
         )
     })
 }
 
 fn marshal<R: Serialize>(response: R) -> Result<Value, HandlerError> {
-    serde_json::to_value(response).map_err(|e| HandlerError::new("Runtime.MarshalError", e.to_string()))
+    serde_json::to_value(response)
+        .map_err(|e| HandlerError::new("Runtime.MarshalError", e.to_string()))
 }
 
 struct LambdaFn<F, T, R, E> {
@@ -296,7 +304,9 @@ where
 {
     async fn call(&self, event: Value, ctx: Context) -> Result<Value, HandlerError> {
         let payload = unmarshal::<T>(event)?;
-        let response = (self.handler)(LambdaEvent::new(payload, ctx)).await.map_err(Into::into)?;
+        let response = (self.handler)(LambdaEvent::new(payload, ctx))
+            .await
+            .map_err(Into::into)?;
         marshal(response)
     }
 }
@@ -342,11 +352,20 @@ mod tests {
                 Ok(json!({ "echo": event }))
             }
         });
-        assert_eq!(f.call(json!(1), Context::default()).await.unwrap(), json!({ "echo": 1 }));
-        let e = f.call(json!({ "fail": true }), Context::default()).await.unwrap_err();
+        assert_eq!(
+            f.call(json!(1), Context::default()).await.unwrap(),
+            json!({ "echo": 1 })
+        );
+        let e = f
+            .call(json!({ "fail": true }), Context::default())
+            .await
+            .unwrap_err();
         assert_eq!(e.error_message, "bad input");
         assert_eq!(e.error_type, "&str");
-        assert_eq!(e.to_json(), json!({ "errorMessage": "bad input", "errorType": "&str" }));
+        assert_eq!(
+            e.to_json(),
+            json!({ "errorMessage": "bad input", "errorType": "&str" })
+        );
     }
 
     #[tokio::test]
@@ -355,10 +374,21 @@ mod tests {
         struct In {
             n: u32,
         }
-        let code = Code::lambda(|e: LambdaEvent<In>| async move { Ok::<_, HandlerError>(e.payload.n * 2) });
+        let code =
+            Code::lambda(
+                |e: LambdaEvent<In>| async move { Ok::<_, HandlerError>(e.payload.n * 2) },
+            );
         let f = code.init(test_init()).await.unwrap();
-        assert_eq!(f.call(json!({ "n": 21 }), Context::default()).await.unwrap(), json!(42));
-        let e = f.call(json!({ "n": "x" }), Context::default()).await.unwrap_err();
+        assert_eq!(
+            f.call(json!({ "n": 21 }), Context::default())
+                .await
+                .unwrap(),
+            json!(42)
+        );
+        let e = f
+            .call(json!({ "n": "x" }), Context::default())
+            .await
+            .unwrap_err();
         assert_eq!(e.error_type, "Runtime.UnmarshalError");
     }
 

@@ -82,7 +82,12 @@ pub(crate) struct Pool {
 impl Pool {
     /// A warm slot for an invocation at `now`, if there is one. Slots of retired, broken or expired
     /// instances met on the way are dropped (after the lock is released).
-    pub(crate) fn checkout(&self, now: Instant, keep_alive: Duration, current: &Arc<VersionConfig>) -> Option<Slot> {
+    pub(crate) fn checkout(
+        &self,
+        now: Instant,
+        keep_alive: Duration,
+        current: &Arc<VersionConfig>,
+    ) -> Option<Slot> {
         let mut dead = Vec::new();
         let found = {
             let mut idle = self.idle.lock();
@@ -152,13 +157,6 @@ impl Pool {
     pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::Relaxed)
     }
-
-    /// Idle slots waiting.
-    #[cfg(test)]
-    pub(crate) fn idle_slots(&self) -> usize {
-        let idle = self.idle.lock();
-        idle.provisioned.len() + idle.on_demand.len()
-    }
 }
 
 /// Why an instance could not be started.
@@ -176,7 +174,11 @@ pub(crate) struct Started {
 
 fn log_stream(clock: &Clock, version: &str) -> String {
     let date = chrono::DateTime::<chrono::Utc>::from(clock.now()).format("%Y/%m/%d");
-    format!("{date}/[{version}]{:016x}{:016x}", fast_random(), fast_random())
+    format!(
+        "{date}/[{version}]{:016x}{:016x}",
+        fast_random(),
+        fast_random()
+    )
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -222,7 +224,10 @@ pub(crate) async fn start_instance(
         Ok(Ok(Ok(h))) => h,
         Ok(Ok(Err(e))) => {
             return Err(InitFailure {
-                error: HandlerError::new("Runtime.InitError", format!("{}: {}", e.error_type, e.error_message)),
+                error: HandlerError::new(
+                    "Runtime.InitError",
+                    format!("{}: {}", e.error_type, e.error_message),
+                ),
                 duration,
             });
         }
@@ -236,7 +241,10 @@ pub(crate) async fn start_instance(
             return Err(InitFailure {
                 error: HandlerError::new(
                     "Runtime.InitError",
-                    format!("Init timed out after {:.2} seconds", INIT_TIMEOUT.as_secs_f64()),
+                    format!(
+                        "Init timed out after {:.2} seconds",
+                        INIT_TIMEOUT.as_secs_f64()
+                    ),
                 ),
                 duration,
             });

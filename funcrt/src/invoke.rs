@@ -151,7 +151,10 @@ impl InvokeResponse {
         match self.function_error {
             None => Ok(self.payload),
             Some(error) => Err(Error::Function {
-                function: self.log.map(|l| l.report.function.to_string()).unwrap_or_default(),
+                function: self
+                    .log
+                    .map(|l| l.report.function.to_string())
+                    .unwrap_or_default(),
                 version: self.executed_version.to_string(),
                 error,
             }),
@@ -163,7 +166,11 @@ impl InvokeResponse {
     /// # Errors
     /// [`Error::Function`] if the invocation failed, [`Error::Payload`] if the payload is not a `T`.
     pub fn json<T: DeserializeOwned>(self) -> Result<T> {
-        let function = self.log.as_ref().map(|l| l.report.function.to_string()).unwrap_or_default();
+        let function = self
+            .log
+            .as_ref()
+            .map(|l| l.report.function.to_string())
+            .unwrap_or_default();
         let value = self.into_result()?;
         serde_json::from_value(value).map_err(|source| Error::Payload { function, source })
     }
@@ -202,7 +209,11 @@ pub(crate) enum Outcome {
 
 /// Polls `fut` until it completes or `clock` reaches `deadline`; the deadline's timer is created only if
 /// `fut` is still pending after its first poll.
-pub(crate) async fn until_deadline<F: Future>(clock: &Clock, deadline: Instant, fut: F) -> Option<F::Output> {
+pub(crate) async fn until_deadline<F: Future>(
+    clock: &Clock,
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let mut timer = None;
     std::future::poll_fn(|cx| {
@@ -257,12 +268,19 @@ pub(crate) async fn execute(
     let now = clock.instant();
     let (slot, init_duration, config) = {
         let current = version.config.load_full();
-        match version.pool.checkout(now, keep_alive_of(env, &current.config), &current) {
+        match version
+            .pool
+            .checkout(now, keep_alive_of(env, &current.config), &current)
+        {
             Some(slot) => (slot, None, current),
             None => match start_instance(clock, version, current.clone(), false).await {
-                Ok(Started { slot, init_duration }) => (slot, Some(init_duration), current),
+                Ok(Started {
+                    slot,
+                    init_duration,
+                }) => (slot, Some(init_duration), current),
                 Err(InitFailure { error, duration }) => {
-                    let (payload, function_error) = unhandled(&error.error_type, error.error_message);
+                    let (payload, function_error) =
+                        unhandled(&error.error_type, error.error_message);
                     let report = Report {
                         request_id,
                         function: env.function.to_string(),
@@ -307,7 +325,13 @@ pub(crate) async fn execute(
     let handler = &slot.instance.handler;
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
         Err(p) => Outcome::Panicked(panic_message(&*p)),
-        Ok(fut) => match until_deadline(clock, started + timeout, AssertUnwindSafe(fut).catch_unwind()).await {
+        Ok(fut) => match until_deadline(
+            clock,
+            started + timeout,
+            AssertUnwindSafe(fut).catch_unwind(),
+        )
+        .await
+        {
             None => Outcome::TimedOut,
             Some(Err(p)) => Outcome::Panicked(panic_message(&*p)),
             Some(Ok(Ok(v))) => Outcome::Ok(v),
@@ -322,7 +346,9 @@ pub(crate) async fn execute(
         Outcome::Ok(v) => match env.response_limit {
             Some(limit) if json_size(&v) > limit => unhandled(
                 "Function.ResponseSizeTooLarge",
-                format!("Response payload size exceeded maximum allowed payload size ({limit} bytes)."),
+                format!(
+                    "Response payload size exceeded maximum allowed payload size ({limit} bytes)."
+                ),
             ),
             _ => (v, None),
         },
@@ -348,8 +374,11 @@ pub(crate) async fn execute(
             slot.instance.discard();
             timed_out = true;
             let secs = timeout.as_secs_f64();
-            let stamp = chrono::DateTime::<chrono::Utc>::from(clock.now()).format("%Y-%m-%dT%H:%M:%S%.3fZ");
-            lines.push(format!("{stamp} {request_id} Task timed out after {secs:.2} seconds"));
+            let stamp =
+                chrono::DateTime::<chrono::Utc>::from(clock.now()).format("%Y-%m-%dT%H:%M:%S%.3fZ");
+            lines.push(format!(
+                "{stamp} {request_id} Task timed out after {secs:.2} seconds"
+            ));
             unhandled(
                 "Sandbox.Timedout",
                 format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds"),
@@ -395,7 +424,12 @@ mod tests {
 
     #[test]
     fn json_size_matches_serialization() {
-        for v in [json!(null), json!(1), json!("h\u{e9}llo\n"), json!({"a": [1, 2, {"b": null}]})] {
+        for v in [
+            json!(null),
+            json!(1),
+            json!("h\u{e9}llo\n"),
+            json!({"a": [1, 2, {"b": null}]}),
+        ] {
             assert_eq!(json_size(&v), serde_json::to_vec(&v).unwrap().len(), "{v}");
         }
     }

@@ -92,23 +92,24 @@ mod version;
 pub use alias::{AliasConfig, AliasInfo, RoutingConfig};
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY};
 pub use config::{
-    ConfigUpdate, FunctionConfig, FunctionConfigBuilder, INIT_TIMEOUT, MAX_ENVIRONMENT_BYTES, MAX_MEMORY_MB,
-    MAX_PER_INSTANCE_CONCURRENCY, MAX_TIMEOUT, MIN_MEMORY_MB,
+    ConfigUpdate, FunctionConfig, FunctionConfigBuilder, INIT_TIMEOUT, MAX_ENVIRONMENT_BYTES,
+    MAX_MEMORY_MB, MAX_PER_INSTANCE_CONCURRENCY, MAX_TIMEOUT, MIN_MEMORY_MB,
 };
 pub use context::{Context, EnvConfig};
 pub use error::{Error, Result, ThrottleReason};
 pub use events::{
-    Condition, Destination, EventInvokeConfig, EventQueue, MAX_EVENT_AGE, MIN_EVENT_AGE, Message, RETRY_DELAYS,
-    THROTTLE_BACKOFF_MAX, THROTTLE_BACKOFF_START, destination_record,
+    Condition, Destination, EventInvokeConfig, EventQueue, MAX_EVENT_AGE, MIN_EVENT_AGE, Message,
+    RETRY_DELAYS, THROTTLE_BACKOFF_MAX, THROTTLE_BACKOFF_START, destination_record,
 };
 pub use function::{Code, FnFunction, Function, HandlerError, InitContext, handler_fn};
 pub use invoke::{
-    ASYNC_PAYLOAD_LIMIT, FunctionError, FunctionErrorKind, InvocationType, InvokeOptions, InvokeResponse,
-    SYNC_PAYLOAD_LIMIT,
+    ASYNC_PAYLOAD_LIMIT, FunctionError, FunctionErrorKind, InvocationType, InvokeOptions,
+    InvokeResponse, SYNC_PAYLOAD_LIMIT,
 };
 pub use logs::InvocationLog;
 pub use metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
 pub use runtime::{
-    AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime, RuntimeBuilder,
+    AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime,
+    RuntimeBuilder,
 };
 pub use version::{LATEST, VersionInfo};

@@ -41,7 +41,10 @@ pub struct InvocationLog {
 impl InvocationLog {
     /// The `START` line.
     pub fn start_line(&self) -> String {
-        format!("START RequestId: {} Version: {}", self.report.request_id, self.report.version)
+        format!(
+            "START RequestId: {} Version: {}",
+            self.report.request_id, self.report.version
+        )
     }
 
     /// The `END` line.

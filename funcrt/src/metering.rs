@@ -158,7 +158,8 @@ impl VersionMetrics {
             self.cold_starts.fetch_add(1, Relaxed);
         }
         self.billed_ms.fetch_add(s.billed_ms, Relaxed);
-        self.mb_ms.fetch_add(s.billed_ms * s.memory_mb as u64, Relaxed);
+        self.mb_ms
+            .fetch_add(s.billed_ms * s.memory_mb as u64, Relaxed);
         let us = u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX);
         // Values past 2^40 us are clamped into the last bucket rather than dropped.
         let _ = self.durations_us.increment(us.min((1 << 40) - 1));
@@ -240,11 +241,21 @@ mod tests {
             per_request: 0.5,
         };
         let (s, _) = m.snapshot(&prices);
-        assert_eq!((s.invocations, s.errors, s.throttles, s.cold_starts, s.warm_starts), (100, 10, 1, 1, 99));
+        assert_eq!(
+            (
+                s.invocations,
+                s.errors,
+                s.throttles,
+                s.cold_starts,
+                s.warm_starts
+            ),
+            (100, 10, 1, 1, 99)
+        );
         assert_eq!(s.billed_ms, 5050);
         assert!((s.gb_seconds - 5.05).abs() < 1e-9);
         assert!((s.estimated_cost_usd - (5.05 + 50.0)).abs() < 1e-9);
-        let near = |d: Duration, ms: u64| (d.as_secs_f64() * 1000.0 - ms as f64).abs() <= ms as f64 * 0.01;
+        let near =
+            |d: Duration, ms: u64| (d.as_secs_f64() * 1000.0 - ms as f64).abs() <= ms as f64 * 0.01;
         assert!(near(s.p50, 50), "{:?}", s.p50);
         assert!(near(s.p90, 90), "{:?}", s.p90);
         assert!(near(s.p99, 99), "{:?}", s.p99);

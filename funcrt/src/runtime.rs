@@ -22,12 +22,13 @@ use crate::events::EventInvokeConfig;
 use crate::function::Code;
 use crate::instance::start_instance;
 use crate::invoke::{
-    ASYNC_PAYLOAD_LIMIT, AttemptEnv, InvocationType, InvokeOptions, InvokeResponse, SYNC_PAYLOAD_LIMIT, execute,
-    json_size,
+    ASYNC_PAYLOAD_LIMIT, AttemptEnv, InvocationType, InvokeOptions, InvokeResponse,
+    SYNC_PAYLOAD_LIMIT, execute, json_size,
 };
 use crate::logs::InvocationLog;
 use crate::metering::{
-    FunctionCounters, FunctionMetrics, MetricsSnapshot, PriceTable, VersionMetrics, cost, fill_percentiles,
+    FunctionCounters, FunctionMetrics, MetricsSnapshot, PriceTable, VersionMetrics, cost,
+    fill_percentiles,
 };
 use crate::version::{LATEST, VersionConfig, VersionInfo, VersionState};
 
@@ -293,14 +294,22 @@ impl Runtime {
     /// # Errors
     /// [`Error::InvalidParameter`] for a bad name or configuration, or a reservation that would leave
     /// fewer than 100 unreserved; [`Error::Conflict`] if the name is taken.
-    pub fn create_function(&self, name: &str, code: Code, config: FunctionConfig) -> Result<FunctionInfo> {
+    pub fn create_function(
+        &self,
+        name: &str,
+        code: Code,
+        config: FunctionConfig,
+    ) -> Result<FunctionInfo> {
         validate_function_name(name)?;
         config.validate()?;
         let inner = &self.inner;
         let _w = inner.write.lock();
         let map = inner.functions.load();
         if map.contains_key(name) {
-            return Err(Error::conflict(name, format!("Function already exist: {name}")));
+            return Err(Error::conflict(
+                name,
+                format!("Function already exist: {name}"),
+            ));
         }
         if let Some(r) = config.reserved_concurrency {
             self.check_reservation(&map, name, r)?;
@@ -354,7 +363,9 @@ impl Runtime {
         let old = f.latest.config.load_full();
         let vc = self.version_config(name, LATEST, code, old.config.clone());
         f.latest.config.store(Arc::new(vc));
-        f.latest.pool.reap(self.inner.clock.instant(), Duration::ZERO);
+        f.latest
+            .pool
+            .reap(self.inner.clock.instant(), Duration::ZERO);
         drop(_c);
         Ok(self.info(&f))
     }
@@ -363,14 +374,20 @@ impl Runtime {
     ///
     /// # Errors
     /// [`Error::FunctionNotFound`], [`Error::InvalidParameter`].
-    pub fn update_function_configuration(&self, name: &str, update: ConfigUpdate) -> Result<FunctionInfo> {
+    pub fn update_function_configuration(
+        &self,
+        name: &str,
+        update: ConfigUpdate,
+    ) -> Result<FunctionInfo> {
         let f = self.lookup(name)?;
         let _c = f.control.lock();
         let old = f.latest.config.load_full();
         let config = update.apply(&old.config)?;
         let vc = self.version_config(name, LATEST, old.code.clone(), config);
         f.latest.config.store(Arc::new(vc));
-        f.latest.pool.reap(self.inner.clock.instant(), Duration::ZERO);
+        f.latest
+            .pool
+            .reap(self.inner.clock.instant(), Duration::ZERO);
         drop(_c);
         Ok(self.info(&f))
     }
@@ -411,7 +428,10 @@ impl Runtime {
     /// [`Error::InvalidParameter`] if `max_items` is not in `1..=10000`.
     pub fn list_functions(&self, opts: ListOptions) -> Result<FunctionPage> {
         if !(1..=10_000).contains(&opts.max_items) {
-            return Err(Error::invalid("MaxItems", format!("{} is not in 1..=10000", opts.max_items)));
+            return Err(Error::invalid(
+                "MaxItems",
+                format!("{} is not in 1..=10000", opts.max_items),
+            ));
         }
         let map = self.inner.functions.load();
         let mut names: Vec<&Box<str>> = map
@@ -465,7 +485,8 @@ impl Runtime {
         let mut versions = BTreeMap::clone(&f.versions.load());
         versions.insert(n, v.clone());
         f.versions.store(Arc::new(versions));
-        c.all_metrics.insert(VersionKey::Number(n), v.metrics.clone());
+        c.all_metrics
+            .insert(VersionKey::Number(n), v.metrics.clone());
         c.last_published = Some((cur.revision, n));
         Ok(version_info(&v))
     }
@@ -492,7 +513,10 @@ impl Runtime {
         if let Some(a) = f.aliases.load().values().find(|a| a.uses(version)) {
             return Err(Error::conflict(
                 name,
-                format!("Version {version} of {name} is in use by alias {}", a.info.config.name),
+                format!(
+                    "Version {version} of {name} is in use by alias {}",
+                    a.info.config.name
+                ),
             ));
         }
         let mut versions = BTreeMap::clone(&f.versions.load());
@@ -571,10 +595,13 @@ impl Runtime {
     pub fn get_alias(&self, name: &str, alias: &str) -> Result<AliasInfo> {
         let f = self.lookup(name)?;
         let aliases = f.aliases.load();
-        aliases.get(alias).map(|a| a.info.clone()).ok_or_else(|| Error::AliasNotFound {
-            function: name.to_owned(),
-            alias: alias.to_owned(),
-        })
+        aliases
+            .get(alias)
+            .map(|a| a.info.clone())
+            .ok_or_else(|| Error::AliasNotFound {
+                function: name.to_owned(),
+                alias: alias.to_owned(),
+            })
     }
 
     /// Deletes an alias (`DeleteAlias`).
@@ -626,8 +653,14 @@ impl Runtime {
         }
         let old = f.concurrency.reserved().unwrap_or(0);
         f.concurrency.set_reserved(reserved);
-        inner.account.reserved_total.fetch_sub(old, Ordering::Relaxed);
-        inner.account.reserved_total.fetch_add(reserved.unwrap_or(0), Ordering::Relaxed);
+        inner
+            .account
+            .reserved_total
+            .fetch_sub(old, Ordering::Relaxed);
+        inner
+            .account
+            .reserved_total
+            .fetch_add(reserved.unwrap_or(0), Ordering::Relaxed);
         Ok(())
     }
 
@@ -657,7 +690,12 @@ impl Runtime {
     /// # Errors
     /// [`Error::InvalidParameter`] for `$LATEST` or a value above the reservation or the account's
     /// unreserved pool; [`Error::ProvisioningFailed`] if an init fails.
-    pub async fn put_provisioned_concurrency(&self, name: &str, qualifier: &str, n: u32) -> Result<()> {
+    pub async fn put_provisioned_concurrency(
+        &self,
+        name: &str,
+        qualifier: &str,
+        n: u32,
+    ) -> Result<()> {
         let f = self.lookup(name)?;
         let v = if qualifier == LATEST {
             return Err(Error::invalid(
@@ -665,15 +703,24 @@ impl Runtime {
                 "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
             ));
         } else if let Ok(num) = qualifier.parse::<u32>() {
-            f.versions.load().get(&num).cloned().ok_or_else(|| Error::VersionNotFound {
-                function: name.to_owned(),
-                version: qualifier.to_owned(),
-            })?
+            f.versions
+                .load()
+                .get(&num)
+                .cloned()
+                .ok_or_else(|| Error::VersionNotFound {
+                    function: name.to_owned(),
+                    version: qualifier.to_owned(),
+                })?
         } else {
-            let a = f.aliases.load().get(qualifier).cloned().ok_or_else(|| Error::AliasNotFound {
-                function: name.to_owned(),
-                alias: qualifier.to_owned(),
-            })?;
+            let a =
+                f.aliases
+                    .load()
+                    .get(qualifier)
+                    .cloned()
+                    .ok_or_else(|| Error::AliasNotFound {
+                        function: name.to_owned(),
+                        alias: qualifier.to_owned(),
+                    })?;
             a.primary.clone()
         };
         if v.number.is_none() {
@@ -743,10 +790,21 @@ impl Runtime {
         let map = self.inner.functions.load();
         let mut n = 0;
         for f in map.values() {
-            let keep_alive = f.latest.config.load().config.keep_alive.unwrap_or(self.inner.keep_alive);
+            let keep_alive = f
+                .latest
+                .config
+                .load()
+                .config
+                .keep_alive
+                .unwrap_or(self.inner.keep_alive);
             n += f.latest.pool.reap(now, keep_alive);
             for v in f.versions.load().values() {
-                let keep_alive = v.config.load().config.keep_alive.unwrap_or(self.inner.keep_alive);
+                let keep_alive = v
+                    .config
+                    .load()
+                    .config
+                    .keep_alive
+                    .unwrap_or(self.inner.keep_alive);
                 n += v.pool.reap(now, keep_alive);
             }
         }
@@ -812,7 +870,12 @@ impl Runtime {
             fill_percentiles(&mut total, h);
         }
         total.estimated_cost_usd = cost(prices, total.gb_seconds, total.invocations);
-        let instances = f.latest.pool.live() + f.versions.load().values().map(|v| v.pool.live()).sum::<usize>();
+        let instances = f.latest.pool.live()
+            + f.versions
+                .load()
+                .values()
+                .map(|v| v.pool.live())
+                .sum::<usize>();
         Ok(FunctionMetrics {
             function: name.to_owned(),
             total,
@@ -838,7 +901,8 @@ impl Runtime {
     /// [`Error::TooManyRequests`] past a concurrency limit. A failing handler is not an `Err`: see
     /// [`InvokeResponse::function_error`].
     pub async fn invoke(&self, name: &str, event: Value) -> Result<InvokeResponse> {
-        self.invoke_opts(name, event, InvokeOptions::default()).await
+        self.invoke_opts(name, event, InvokeOptions::default())
+            .await
     }
 
     /// Queues an asynchronous invocation (`Invoke`, Event) and returns 202 at once.
@@ -871,7 +935,12 @@ impl Runtime {
     ///
     /// # Errors
     /// See [`Runtime::invoke`] and [`Runtime::invoke_async`].
-    pub async fn invoke_opts(&self, name: &str, event: Value, opts: InvokeOptions) -> Result<InvokeResponse> {
+    pub async fn invoke_opts(
+        &self,
+        name: &str,
+        event: Value,
+        opts: InvokeOptions,
+    ) -> Result<InvokeResponse> {
         let (fname, from_name) = match name.split_once(':') {
             Some((n, q)) => (n, Some(q)),
             None => (name, None),
@@ -921,7 +990,13 @@ impl Runtime {
             })
     }
 
-    fn version_config(&self, name: &str, version: &str, code: Code, config: FunctionConfig) -> VersionConfig {
+    fn version_config(
+        &self,
+        name: &str,
+        version: &str,
+        code: Code,
+        config: FunctionConfig,
+    ) -> VersionConfig {
         let env = EnvConfig {
             function_name: name.to_owned(),
             memory: config.memory_mb as i32,
@@ -986,7 +1061,10 @@ pub(crate) fn resolve(f: &FunctionState, qualifier: Option<&str>) -> Result<Targ
                     version: q.to_owned(),
                 })?;
             let invoked_arn = v.arn.clone();
-            Ok(Target { version: v, invoked_arn })
+            Ok(Target {
+                version: v,
+                invoked_arn,
+            })
         }
         Some(q) => {
             let aliases = f.aliases.load();
@@ -1004,17 +1082,28 @@ pub(crate) fn resolve(f: &FunctionState, qualifier: Option<&str>) -> Result<Targ
 
 impl Inner {
     pub(crate) fn lookup(&self, name: &str) -> Result<Arc<FunctionState>> {
-        self.functions.load().get(name).cloned().ok_or_else(|| self.not_found(name))
+        self.functions
+            .load()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))
     }
 
     pub(crate) fn not_found(&self, name: &str) -> Error {
         Error::FunctionNotFound {
             function: name.to_owned(),
-            arn: format!("arn:aws:lambda:{}:{}:function:{name}", self.region, self.account_id),
+            arn: format!(
+                "arn:aws:lambda:{}:{}:function:{name}",
+                self.region, self.account_id
+            ),
         }
     }
 
-    pub(crate) fn attempt_env<'a>(&'a self, f: &'a FunctionState, response_limit: Option<usize>) -> AttemptEnv<'a> {
+    pub(crate) fn attempt_env<'a>(
+        &'a self,
+        f: &'a FunctionState,
+        response_limit: Option<usize>,
+    ) -> AttemptEnv<'a> {
         AttemptEnv {
             clock: &self.clock,
             function: &f.name,
@@ -1023,7 +1112,12 @@ impl Inner {
         }
     }
 
-    async fn invoke_sync(&self, f: &FunctionState, target: Target, event: Value) -> Result<InvokeResponse> {
+    async fn invoke_sync(
+        &self,
+        f: &FunctionState,
+        target: Target,
+        event: Value,
+    ) -> Result<InvokeResponse> {
         let size = json_size(&event);
         if size > SYNC_PAYLOAD_LIMIT {
             return Err(Error::RequestTooLarge {

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use funcrt::{Code, Context, FunctionConfig, HandlerError, Runtime};
+use serde_json::{Value, json};
+use stratus_clock::ManualClock;
+
+/// A runtime on a manual clock with a 5 minute keep-alive.
+pub fn manual_runtime() -> (ManualClock, Runtime) {
+    let clock = ManualClock::new();
+    let rt = Runtime::builder()
+        .clock(clock.clock())
+        .keep_alive(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    (clock, rt)
+}
+
+/// Code that echoes its event.
+pub fn echo() -> Code {
+    Code::from_fn(|event: Value, _ctx: Context| async move { Ok::<_, HandlerError>(event) })
+}
+
+/// Code that counts its inits and calls.
+pub fn counting(inits: Arc<AtomicU32>, calls: Arc<AtomicU32>) -> Code {
+    Code::with_init(move |_init| {
+        inits.fetch_add(1, Ordering::SeqCst);
+        let calls = calls.clone();
+        async move {
+            Ok(funcrt::handler_fn(move |event: Value, _ctx: Context| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async move { Ok::<_, HandlerError>(json!({ "echo": event })) }
+            }))
+        }
+    })
+}
+
+pub fn config() -> FunctionConfig {
+    FunctionConfig::default()
+}
+
+/// Yields to the runtime until `cond` holds (bounded, so a broken test fails instead of hanging).
+pub async fn until(mut cond: impl FnMut() -> bool) {
+    for _ in 0..1_000_000 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("condition never became true");
+}
