@@ -587,3 +587,74 @@ fn futures_are_send() {
     is_send(&edge.soft_purge_key("k"));
     is_send(&edge.background_idle());
 }
+
+mod hostile_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,40}",
+            Just("max-age=99999999999999999999".to_string()),
+            Just("max-age=-1, s-maxage=\"".to_string()),
+            Just("stale-while-revalidate=1, stale-if-error=18446744073709551616".to_string()),
+            Just("no-cache=\"a, b\", private=\"set-cookie\"".to_string()),
+            Just("bytes=-0".to_string()),
+            Just("bytes=99999999999999999999-".to_string()),
+            Just("Thu, 31 Feb 2050 99:99:99 GMT".to_string()),
+            Just("*".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Arbitrary response and request header values never make the edge panic, and what it serves from
+        /// cache is the origin's body (or a slice of it for a range).
+        #[test]
+        fn arbitrary_headers_never_panic(
+            cc in header_text(),
+            expires in header_text(),
+            age in header_text(),
+            vary in header_text(),
+            range in header_text(),
+            req_cc in header_text(),
+            ims in header_text(),
+            advance in 0u64..100_000,
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let accept = vary.clone();
+            rt.block_on(async {
+                let response = move || {
+                    let mut b = Response::builder().header("etag", "\"x\"").header("last-modified", "Mon, 01 Jan 2024 00:00:00 GMT");
+                    for (n, v) in [("cache-control", &cc), ("expires", &expires), ("age", &age), ("vary", &vary), ("cdn-cache-control", &cc)] {
+                        if let Ok(v) = http::HeaderValue::from_str(v) {
+                            b = b.header(n, v);
+                        }
+                    }
+                    b.body(Bytes::from_static(b"0123456789")).unwrap()
+                };
+                let origin = origin::from_fn(move |_req: Request<Bytes>| {
+                    let r = response();
+                    async move { Ok(r) }
+                });
+                let manual = ManualClock::new();
+                let edge = Edge::builder(origin).with_clock(manual.clock()).build().unwrap();
+                for step in 0..3 {
+                    let mut req = Request::get("http://example.com/p");
+                    for (n, v) in [("range", &range), ("cache-control", &req_cc), ("if-modified-since", &ims), ("accept", &accept)] {
+                        if let Ok(v) = http::HeaderValue::from_str(v) {
+                            req = req.header(n, v);
+                        }
+                    }
+                    let r = edge.handle(req.body(Bytes::new()).unwrap()).await.unwrap();
+                    let body = r.body();
+                    prop_assert!(b"0123456789".windows(body.len().max(1)).any(|w| body.is_empty() || w == &body[..]),
+                        "step {step}: served {body:?}");
+                    manual.advance(Duration::from_secs(advance));
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
