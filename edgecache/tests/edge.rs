@@ -588,6 +588,114 @@ fn futures_are_send() {
     is_send(&edge.background_idle());
 }
 
+#[tokio::test]
+async fn ranges_are_served_from_stored_complete_and_partial_responses() {
+    let (origin, count, _) = scripted(
+        Arc::new(|_, req| {
+            let b = Response::builder().header("cache-control", "max-age=600");
+            if req.uri().path() == "/part" {
+                // the origin honours only the first range it is asked for: bytes 10-19 of 100
+                return Ok(b
+                    .status(206)
+                    .header("content-range", "bytes 10-19/100")
+                    .body(Bytes::from("abcdefghij"))
+                    .unwrap());
+            }
+            Ok(b.body(Bytes::from("0123456789")).unwrap())
+        }),
+        None,
+    );
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    edge.handle(get("/full")).await.unwrap();
+    let r = edge
+        .handle(get_with("/full", "range", "bytes=2-4"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_ref()),
+        (StatusCode::PARTIAL_CONTENT, &b"234"[..])
+    );
+    assert_eq!(r.headers()["content-range"], "bytes 2-4/10");
+    let r = edge
+        .handle(get_with("/full", "range", "bytes=-3"))
+        .await
+        .unwrap();
+    assert_eq!(r.body(), "789");
+    let r = edge
+        .handle(get_with("/full", "range", "bytes=50-"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.headers()["content-range"], "bytes */10");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    let r = edge
+        .handle(get_with("/part", "range", "bytes=10-19"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    let r = edge
+        .handle(get_with("/part", "range", "bytes=12-14"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_ref()),
+        (StatusCode::PARTIAL_CONTENT, &b"cde"[..])
+    );
+    assert_eq!(r.headers()["content-range"], "bytes 12-14/100");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "a range inside the stored part is a hit"
+    );
+    edge.handle(get_with("/part", "range", "bytes=15-25"))
+        .await
+        .unwrap();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        3,
+        "bytes the part lacks go to the origin"
+    );
+}
+
+#[tokio::test]
+async fn a_post_response_with_its_own_content_location_answers_later_gets() {
+    let (origin, count, _) = scripted(
+        Arc::new(|n, req| {
+            let b = Response::builder().header("cache-control", "max-age=600");
+            if req.method() == http::Method::POST {
+                return Ok(b
+                    .header("content-location", "/orders/7")
+                    .body(Bytes::from("created"))
+                    .unwrap());
+            }
+            Ok(b.body(Bytes::from(format!("get {n}"))).unwrap())
+        }),
+        None,
+    );
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    let post = Request::post("http://example.com/orders/7")
+        .body(Bytes::from("{}"))
+        .unwrap();
+    edge.handle(post).await.unwrap();
+    assert_eq!(
+        edge.handle(get("/orders/7")).await.unwrap().body(),
+        "created"
+    );
+    let other = Request::post("http://example.com/orders/8")
+        .body(Bytes::from("{}"))
+        .unwrap();
+    edge.handle(other).await.unwrap(); // Content-Location names another URL: nothing stored for /orders/8
+    assert_eq!(edge.handle(get("/orders/8")).await.unwrap().body(), "get 3");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
 mod hostile_input {
     use super::*;
     use proptest::prelude::*;

@@ -434,6 +434,26 @@ impl Edge {
                 Decision::Revalidate => {}
             }
         }
+        if stored.is_none() && request.headers().contains_key(header::RANGE) {
+            let pk = partial_key(&key);
+            for (i, tier) in self.inner.tiers.iter().enumerate() {
+                let Ok(Some(part)) = tier.get(&pk).await else {
+                    continue;
+                };
+                if let Decision::Fresh = self.decide(&part, request.headers(), &req_cc) {
+                    if let Some(mut r) = serve_from_part(&part, request.headers(), request.method())
+                    {
+                        let (_, _, age) = self.freshness(&part);
+                        r.headers_mut()
+                            .insert(header::AGE, HeaderValue::from(age.as_secs()));
+                        Counters::add(&self.inner.counters.tier_hits[i], 1);
+                        Counters::add(&self.inner.counters.bytes_from_cache, r.body().len() as u64);
+                        return Ok(r);
+                    }
+                }
+                break;
+            }
+        }
         if req_cc.has("only-if-cached") {
             return Ok(simple_response(StatusCode::GATEWAY_TIMEOUT));
         }
@@ -779,32 +799,23 @@ impl Edge {
             }
         }
         strip_hop_by_hop(&mut rparts.headers);
-        let rd = ResponseDirectives::of(&rparts.headers);
-        if storable(
-            &parts.method,
-            &parts.headers,
-            rparts.status,
-            &rparts.headers,
-            &rd,
-        ) {
-            let vary = freshness::vary_names(&rparts.headers)
-                .into_iter()
-                .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
-                .map(|n| {
-                    let v = vary_value(&parts.headers, n.as_str());
-                    (n, v)
-                })
-                .collect();
-            let entry = Entry::new(
+        let stored_now = self
+            .store_response(
+                key,
+                &parts.method,
+                &parts.headers,
+                &rparts.headers,
                 rparts.status,
-                rparts.headers.clone(),
-                rbody.clone(),
+                &rbody,
                 request_time,
                 response_time,
             )
-            .with_vary(vary);
-            self.store(key, Arc::new(entry)).await;
-        } else if parts.method == Method::GET && stored.is_some() && rparts.status.is_success() {
+            .await;
+        if !stored_now
+            && parts.method == Method::GET
+            && stored.is_some()
+            && rparts.status.is_success()
+        {
             // a newer response that may not be stored replaces nothing, but the old one is outdated
             self.invalidate(key).await;
         }
@@ -816,6 +827,55 @@ impl Edge {
         })
     }
 
+    /// Stores a response from the origin when RFC 9111 allows: a complete one under `key` (and its `Vary`
+    /// variant), a `206` with a known length under the key's partial slot. Returns whether it was stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_response(
+        &self,
+        key: &str,
+        method: &Method,
+        req_headers: &HeaderMap,
+        headers: &HeaderMap,
+        status: StatusCode,
+        body: &Bytes,
+        request_time: SystemTime,
+        response_time: SystemTime,
+    ) -> bool {
+        let rd = ResponseDirectives::of(headers);
+        let partial = status == StatusCode::PARTIAL_CONTENT
+            && freshness::vary_names(headers).is_empty()
+            && content_range(headers).is_some()
+            && storable(method, req_headers, StatusCode::OK, headers, &rd);
+        if !partial && !storable(method, req_headers, status, headers, &rd) {
+            return false;
+        }
+        let vary = freshness::vary_names(headers)
+            .into_iter()
+            .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+            .map(|n| {
+                let v = vary_value(req_headers, n.as_str());
+                (n, v)
+            })
+            .collect();
+        let entry = Entry::new(
+            status,
+            headers.clone(),
+            body.clone(),
+            request_time,
+            response_time,
+        )
+        .with_vary(vary);
+        if partial {
+            let pk = partial_key(key);
+            for tier in &self.inner.tiers {
+                let _ = tier.insert(&pk, Arc::new(entry.clone())).await;
+            }
+        } else {
+            self.store(key, Arc::new(entry)).await;
+        }
+        true
+    }
+
     /// Forwards a request with a method the cache does not serve; a successful unsafe method invalidates.
     async fn pass(&self, key: String, request: Request<Bytes>) -> Result<Response<Bytes>> {
         let safe = matches!(
@@ -825,7 +885,11 @@ impl Edge {
         let authority = key.split('/').next().unwrap_or("").to_string();
         let (mut parts, body) = request.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        let method = parts.method.clone();
+        let req_headers = parts.headers.clone();
+        let request_time = self.inner.clock.now();
         let mut response = self.call_origin(Request::from_parts(parts, body)).await?;
+        let response_time = self.inner.clock.now();
         strip_hop_by_hop(response.headers_mut());
         let status = response.status().as_u16();
         if !safe && (200..400).contains(&status) {
@@ -851,6 +915,35 @@ impl Edge {
                     _ => continue,
                 };
                 self.invalidate(&target_key).await;
+                // RFC 9110 section 9.3.3: a POST response with explicit freshness and a Content-Location of
+                // the target URI may answer later GETs of it
+                let rd = ResponseDirectives::of(response.headers());
+                let explicit = rd.cc.seconds("max-age").is_some_and(|v| v.is_ok())
+                    || rd.cc.seconds("s-maxage").is_some_and(|v| v.is_ok())
+                    || response.headers().contains_key(header::EXPIRES);
+                if name == header::CONTENT_LOCATION
+                    && target_key == key
+                    && method == Method::POST
+                    && matches!(status, 200 | 203)
+                    && explicit
+                {
+                    let (h, b, st) = (
+                        response.headers().clone(),
+                        response.body().clone(),
+                        response.status(),
+                    );
+                    self.store_response(
+                        &key,
+                        &Method::GET,
+                        &req_headers,
+                        &h,
+                        st,
+                        &b,
+                        request_time,
+                        response_time,
+                    )
+                    .await;
+                }
             }
         }
         Ok(response)
@@ -867,6 +960,9 @@ impl Edge {
                 }
             }
             if tier.remove(key).await.unwrap_or(false) {
+                removed += 1;
+            }
+            if tier.remove(&partial_key(key)).await.unwrap_or(false) {
                 removed += 1;
             }
         }
@@ -983,27 +1079,23 @@ fn refresh(
     entry
 }
 
-/// Serves one byte range of a complete `200` (RFC 9110 section 14): `206` with `Content-Range`, or `416`
-/// when unsatisfiable. Several ranges, other units, `If-Range` and anything malformed get the whole
-/// response.
-fn apply_range(response: Response<Bytes>, req_headers: &HeaderMap) -> Response<Bytes> {
-    if response.status() != StatusCode::OK || req_headers.contains_key(header::IF_RANGE) {
-        return response;
+/// The one byte range a request asks for, resolved against a representation of `len` bytes:
+/// `None` when the request does not ask for exactly one byte range (or has `If-Range`), `Some(None)` when the
+/// range is unsatisfiable, else the first and last positions.
+fn requested_range(req_headers: &HeaderMap, len: u64) -> Option<Option<(u64, u64)>> {
+    if req_headers.contains_key(header::IF_RANGE) {
+        return None;
     }
-    let Some(spec) = req_headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("bytes="))
-    else {
-        return response;
-    };
+    let spec = req_headers
+        .get(header::RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes=")?;
     if spec.contains(',') {
-        return response;
+        return None;
     }
-    let len = response.body().len() as u64;
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return response;
-    };
+    let (first, last) = spec.trim().split_once('-')?;
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let range = match (first.trim(), last.trim()) {
         (f, "") if digits(f) => f.parse::<u64>().ok().map(|f| (f, len.saturating_sub(1))),
@@ -1014,9 +1106,67 @@ fn apply_range(response: Response<Bytes>, req_headers: &HeaderMap) -> Response<B
             .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
         (f, l) if digits(f) && digits(l) => match (f.parse::<u64>(), l.parse::<u64>()) {
             (Ok(f), Ok(l)) if f <= l => Some((f, l.min(len.saturating_sub(1)))),
-            _ => return response,
+            _ => return None,
         },
-        _ => return response,
+        _ => return None,
+    };
+    Some(range.filter(|(start, end)| *start < len && start <= end))
+}
+
+/// A `206` of `[start, end]` of a representation of `total` bytes, from a stored part that holds the bytes
+/// from position `offset` on: `None` unless the part holds every requested byte.
+fn serve_from_part(
+    part: &Entry,
+    req_headers: &HeaderMap,
+    method: &Method,
+) -> Option<Response<Bytes>> {
+    let (offset, last, total) = content_range(&part.headers)?;
+    let have_last = last.min(offset + (part.body.len() as u64).checked_sub(1)?);
+    let (start, end) = requested_range(req_headers, total)??;
+    if start < offset || end > have_last {
+        return None;
+    }
+    let body = part
+        .body
+        .slice((start - offset) as usize..=(end - offset) as usize);
+    let mut response = Response::new(if method == Method::HEAD {
+        Bytes::new()
+    } else {
+        body
+    });
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    *response.headers_mut() = part.headers.clone();
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    let value = format!("bytes {start}-{end}/{total}");
+    response
+        .headers_mut()
+        .insert(header::CONTENT_RANGE, HeaderValue::from_str(&value).ok()?);
+    Some(response)
+}
+
+/// `Content-Range: bytes first-last/complete` with a known complete length.
+fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
+    let v = headers.get(header::CONTENT_RANGE)?.to_str().ok()?.trim();
+    let (range, total) = v.strip_prefix("bytes ")?.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let (first, last, total) = (first.parse().ok()?, last.parse().ok()?, total.parse().ok()?);
+    (first <= last && last < total).then_some((first, last, total))
+}
+
+fn partial_key(key: &str) -> String {
+    format!("{key}\u{0}partial")
+}
+
+/// Serves one byte range of a complete `200` (RFC 9110 section 14): `206` with `Content-Range`, or `416`
+/// when unsatisfiable. Several ranges, other units, `If-Range` and anything malformed get the whole
+/// response.
+fn apply_range(response: Response<Bytes>, req_headers: &HeaderMap) -> Response<Bytes> {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let len = response.body().len() as u64;
+    let Some(range) = requested_range(req_headers, len) else {
+        return response;
     };
     let (mut parts, body) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
