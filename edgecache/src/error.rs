@@ -24,28 +24,6 @@ pub enum Error {
         #[source]
         source: Arc<std::io::Error>,
     },
-    /// A stored entry failed its checksum or could not be decoded.
-    #[error("tier {tier}: corrupt entry {key}: {reason}")]
-    Corrupt {
-        /// The tier's name.
-        tier: String,
-        /// The key (or file name when the key itself is unreadable).
-        key: String,
-        /// What was wrong.
-        reason: String,
-    },
-    /// An entry is heavier than a tier's whole capacity, so it cannot be stored there.
-    #[error("tier {tier}: entry {key} weighs {weight} bytes, over the limit of {limit}")]
-    TooLarge {
-        /// The tier's name.
-        tier: String,
-        /// The key.
-        key: String,
-        /// The entry's weight in bytes.
-        weight: u64,
-        /// The limit it exceeded.
-        limit: u64,
-    },
     /// The origin failed (connection error, handler error).
     #[error("origin failed for {url}: {source}")]
     Origin {
@@ -63,12 +41,6 @@ pub enum Error {
         /// The limit that passed.
         after: Duration,
     },
-    /// A request the edge cannot serve (bad URL, bad header).
-    #[error("invalid request: {reason}")]
-    InvalidRequest {
-        /// What was wrong.
-        reason: String,
-    },
     /// A configuration value is out of range.
     #[error("invalid configuration {field}: {reason}")]
     Config {
@@ -84,11 +56,8 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "Io",
-            Error::Corrupt { .. } => "Corrupt",
-            Error::TooLarge { .. } => "TooLarge",
             Error::Origin { .. } => "Origin",
             Error::OriginTimeout { .. } => "OriginTimeout",
-            Error::InvalidRequest { .. } => "InvalidRequest",
             Error::Config { .. } => "Config",
         }
     }

@@ -643,7 +643,9 @@ impl Edge {
                 Err(e) => Outcome::Failed(e),
             });
         });
-        self.inner.background.lock().push(task);
+        let mut background = self.inner.background.lock();
+        background.retain(|t| !t.is_finished());
+        background.push(task);
     }
 
     async fn fetch_coalesced(
