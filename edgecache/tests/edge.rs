@@ -696,6 +696,50 @@ async fn a_post_response_with_its_own_content_location_answers_later_gets() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
 
+#[tokio::test]
+async fn a_head_response_freshens_the_stored_get_response() {
+    let (origin, count, seen) = scripted(
+        Arc::new(|n, req| {
+            let age = if req.method() == http::Method::HEAD {
+                "max-age=600"
+            } else {
+                "max-age=2"
+            };
+            Ok(Response::builder()
+                .header("cache-control", age)
+                .header("x-origin-call", n.to_string())
+                .body(if req.method() == http::Method::HEAD {
+                    Bytes::new()
+                } else {
+                    Bytes::from("full body")
+                })
+                .unwrap())
+        }),
+        None,
+    );
+    let manual = ManualClock::new();
+    let edge = Edge::builder(origin)
+        .with_clock(manual.clock())
+        .build()
+        .unwrap();
+    edge.handle(get("/h")).await.unwrap();
+    manual.advance(Duration::from_secs(5));
+    let head = Request::head("http://example.com/h")
+        .body(Bytes::new())
+        .unwrap();
+    let r = edge.handle(head).await.unwrap();
+    assert!(r.body().is_empty());
+    assert_eq!(seen.lock().requests[1].0, http::Method::HEAD);
+    let r = edge.handle(get("/h")).await.unwrap();
+    assert_eq!(r.body(), "full body", "the stored body is kept");
+    assert_eq!(r.headers()["x-origin-call"], "2", "with the HEAD's fields");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "fresh for 600 s after the HEAD"
+    );
+}
+
 mod hostile_input {
     use super::*;
     use proptest::prelude::*;

@@ -792,6 +792,25 @@ impl Edge {
             self.store(key, updated.clone()).await;
             return Ok(self.serve_stored(&updated, &client, false));
         }
+        // RFC 9111 section 4.3.5: a 200 to HEAD for the same representation freshens the stored GET response
+        if let (true, Some(hit)) = (
+            parts.method == Method::HEAD && rparts.status == StatusCode::OK,
+            stored.as_ref(),
+        ) {
+            let same = |name: header::HeaderName| {
+                hit.entry.headers.get(&name) == rparts.headers.get(&name)
+            };
+            if same(header::ETAG) && same(header::LAST_MODIFIED) {
+                let updated = Arc::new(refresh(
+                    &hit.entry,
+                    &rparts.headers,
+                    request_time,
+                    response_time,
+                ));
+                self.store(key, updated.clone()).await;
+                return Ok(self.serve_stored(&updated, &client, false));
+            }
+        }
         if let Some(hit) = &stored {
             if matches!(rparts.status.as_u16(), 500 | 502 | 503 | 504)
                 && self.stale_if_error(&hit.entry, &parts.headers)
