@@ -6,14 +6,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::backend::valid_version_id;
+use crate::checksum::{Checksum, ChecksumAlgorithm};
 use crate::conditions::Conditions;
+use crate::config::{BucketConfig, Versioning};
 use crate::error::{Error, Result};
 use crate::etag::ETag;
 use crate::list::{ListOptions, ListPage, list_objects_v2};
-use crate::meta::{ObjectAttributes, ObjectMeta, to_millis};
+use crate::lock::{Retention, check_removable};
+use crate::meta::{NULL_VERSION, ObjectMeta, to_millis};
 use crate::names::validate_key;
 use crate::options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
 use crate::store::StoreInner;
+use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
 
 /// The most keys one [`Bucket::delete_many`] call takes, as S3's DeleteObjects.
 pub const MAX_DELETE_KEYS: usize = 1000;
@@ -111,12 +116,15 @@ impl Bucket {
         self.put_opts(key, data, PutOptions::default()).await
     }
 
-    /// Stores `data` at `key`.
+    /// Stores `data` at `key`: replaces the object in an unversioned bucket, adds a version in a versioned
+    /// one. Returns the stored version's metadata.
     ///
     /// # Errors
     /// `KeyTooLongError`, `InvalidArgument` (empty key), `MetadataTooLarge`, `EntityTooLarge`, `NoSuchBucket`;
     /// `PreconditionFailed` when a condition fails (e.g. `If-None-Match: *` on an existing key) and `NoSuchKey`
-    /// for `If-Match` on a free key. Nothing is written when an error is returned.
+    /// for `If-Match` on a free key; `InvalidTag`; `BadDigest` when the checksum does not match the data;
+    /// `InvalidRequest` for object lock settings on a bucket without object lock; `AccessDenied` when the write
+    /// would overwrite a locked version in place. Nothing is written when an error is returned.
     pub async fn put_opts(
         &self,
         key: &str,
@@ -134,28 +142,83 @@ impl Bucket {
             });
         }
         let attributes = opts.attributes.normalized(&self.name, key)?;
+        validate_tags(
+            &self.name,
+            &format!("object {key:?}"),
+            &opts.tags,
+            MAX_OBJECT_TAGS,
+        )?;
+        let checksum = verify_checksum(
+            &self.name,
+            key,
+            &data,
+            opts.checksum.as_ref(),
+            opts.checksum_algorithm,
+        )
+        .await?;
         let etag = md5_etag(&data).await;
-        self.write(key, data, etag, attributes, &opts.conditions)
-            .await
+        let mut meta = ObjectMeta::new(
+            key,
+            data.len() as u64,
+            etag,
+            to_millis(self.store.clock.now()),
+        );
+        meta.attributes = attributes;
+        meta.storage_class = opts.storage_class;
+        meta.tags = opts.tags;
+        meta.checksum = checksum;
+        meta.retention = opts.retention;
+        meta.legal_hold = opts.legal_hold;
+        self.write(meta, data, &opts.conditions).await
+    }
+
+    /// Chooses the version id by the bucket's versioning state, applies object lock defaults, and writes.
+    pub(crate) async fn prepare_version(&self, meta: &mut ObjectMeta) -> Result<Arc<BucketConfig>> {
+        let config = self.store.backend.bucket_config(&self.name).await?;
+        meta.version_id = match config.versioning {
+            Versioning::Enabled => new_id(),
+            Versioning::Unversioned | Versioning::Suspended => NULL_VERSION.to_string(),
+        };
+        match &config.object_lock {
+            Some(lock) => {
+                if meta.retention.is_none() && !meta.is_delete_marker {
+                    if let Some(d) = &lock.default_retention {
+                        meta.retention = Some(Retention {
+                            mode: d.mode,
+                            retain_until: meta.last_modified + d.period,
+                        });
+                    }
+                }
+            }
+            None if meta.retention.is_some() || meta.legal_hold => {
+                return Err(Error::InvalidRequest {
+                    bucket: self.name.to_string(),
+                    key: meta.key.clone(),
+                    message: "Bucket is missing Object Lock Configuration",
+                });
+            }
+            None => {}
+        }
+        Ok(config)
     }
 
     async fn write(
         &self,
-        key: &str,
+        mut meta: ObjectMeta,
         data: Bytes,
-        etag: ETag,
-        attributes: ObjectAttributes,
         conditions: &Conditions,
     ) -> Result<Arc<ObjectMeta>> {
-        let meta = ObjectMeta {
-            key: key.to_string(),
-            size: data.len() as u64,
-            etag,
-            last_modified: to_millis(self.store.clock.now()),
-            attributes,
-        };
+        self.prepare_version(&mut meta).await?;
         let bucket = &*self.name;
-        let check = |current: Option<&ObjectMeta>| conditions.check_write(bucket, key, current);
+        let key = meta.key.clone();
+        let now = self.store.clock.now();
+        let check = |current: Option<&ObjectMeta>, target: Option<&ObjectMeta>| {
+            conditions.check_write(bucket, &key, live(current))?;
+            match target {
+                Some(t) => check_removable(bucket, t, now, false),
+                None => Ok(()),
+            }
+        };
         self.store.backend.put(bucket, meta, data, &check).await
     }
 
@@ -167,15 +230,20 @@ impl Bucket {
         self.get_opts(key, GetOptions::default()).await
     }
 
-    /// Reads the object at `key`, or a range of it, if the conditions hold.
+    /// Reads the object at `key` (or one version of it), or a range of it, if the conditions hold.
     ///
     /// # Errors
-    /// `NoSuchKey`, `NoSuchBucket`; `PreconditionFailed` (412) and `NotModified` (304) per the conditions;
-    /// `InvalidRange` (416) for a range that cannot be satisfied.
+    /// `NoSuchKey` (flagged with the marker's id when the current version is a delete marker),
+    /// `NoSuchVersion`, `MethodNotAllowed` for a delete marker's version id, `NoSuchBucket`;
+    /// `InvalidObjectState` for an archived object that is not restored; `PreconditionFailed` (412) and
+    /// `NotModified` (304) per the conditions; `InvalidRange` (416) for a range that cannot be satisfied.
     pub async fn get_opts(&self, key: &str, opts: GetOptions) -> Result<GetOutput> {
         validate_key(&self.name, key)?;
+        let version = self.version_arg(key, opts.version_id.as_deref())?;
         let bucket = &*self.name;
+        let now = self.store.clock.now();
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
+            readable(bucket, meta, version.is_some(), "GET", now)?;
             opts.conditions.check_read(bucket, meta)?;
             match opts.range {
                 None => Ok(None),
@@ -190,9 +258,37 @@ impl Bucket {
                     }),
             }
         };
-        let (meta, body) = self.store.backend.get(bucket, key, &plan).await?;
+        let (meta, body) = self.store.backend.get(bucket, key, version, &plan).await?;
         let range = opts.range.and_then(|r| r.resolve(meta.size));
         Ok(GetOutput { meta, body, range })
+    }
+
+    /// Reads one version of `key`.
+    ///
+    /// # Errors
+    /// As [`Bucket::get_opts`].
+    pub async fn get_version(&self, key: &str, version_id: &str) -> Result<GetOutput> {
+        self.get_opts(
+            key,
+            GetOptions {
+                version_id: Some(version_id.to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Checks a version id argument: `None` stays `None`; an id no backend could have issued is
+    /// `InvalidArgument`, as S3 answers it.
+    pub(crate) fn version_arg<'v>(&self, key: &str, v: Option<&'v str>) -> Result<Option<&'v str>> {
+        match v {
+            Some(id) if !valid_version_id(id) => Err(Error::InvalidArgument {
+                bucket: self.name.to_string(),
+                argument: "versionId",
+                message: format!("invalid version id {id:?} specified for {key:?}"),
+            }),
+            other => Ok(other),
+        }
     }
 
     /// The metadata of the object at `key` (S3's HeadObject).
@@ -209,12 +305,30 @@ impl Bucket {
     /// As [`Bucket::head`], plus `PreconditionFailed` and `NotModified` per the conditions.
     pub async fn head_opts(&self, key: &str, conditions: &Conditions) -> Result<Arc<ObjectMeta>> {
         validate_key(&self.name, key)?;
-        let meta = self.store.backend.head(&self.name, key).await?;
+        let meta = self.store.backend.head(&self.name, key, None).await?;
+        if meta.is_delete_marker {
+            return Err(marker_error(&self.name, &meta, false, "HEAD"));
+        }
         conditions.check_read(&self.name, &meta)?;
         Ok(meta)
     }
 
-    /// Deletes the object at `key`. Deleting a missing key succeeds, as in S3.
+    /// The metadata of one version (HeadObject with `versionId`). Archived versions answer a head.
+    ///
+    /// # Errors
+    /// `NoSuchVersion`; `MethodNotAllowed` for a delete marker; `InvalidArgument` for a malformed id.
+    pub async fn head_version(&self, key: &str, version_id: &str) -> Result<Arc<ObjectMeta>> {
+        validate_key(&self.name, key)?;
+        let version = self.version_arg(key, Some(version_id))?;
+        let meta = self.store.backend.head(&self.name, key, version).await?;
+        if meta.is_delete_marker {
+            return Err(marker_error(&self.name, &meta, true, "HEAD"));
+        }
+        Ok(meta)
+    }
+
+    /// Deletes the object at `key`. Deleting a missing key succeeds, as in S3; in a versioned bucket this
+    /// adds a delete marker.
     ///
     /// # Errors
     /// `NoSuchBucket`, invalid keys.
@@ -224,20 +338,72 @@ impl Bucket {
             .map(|_| ())
     }
 
-    /// Deletes the object at `key` if the conditions hold; returns what was deleted, if anything.
+    /// Deletes one version of `key` for good.
     ///
     /// # Errors
-    /// As [`Bucket::delete`], plus `PreconditionFailed`, and `NoSuchKey` for `If-Match` on a free key.
+    /// As [`Bucket::delete_opts`].
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<()> {
+        self.delete_opts(
+            key,
+            DeleteOptions {
+                version_id: Some(version_id.to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes as S3's DeleteObject, if the conditions hold. Without a version id: removes the null version
+    /// of an unversioned bucket, or adds a delete marker (a fresh id when versioning is enabled, `null` when
+    /// suspended). With one: removes that version (a delete marker included, which restores the version
+    /// below it). Returns the version removed or the delete marker added (see `is_delete_marker`).
+    ///
+    /// # Errors
+    /// As [`Bucket::delete`], plus `PreconditionFailed`, `NoSuchKey` for `If-Match` on a free key,
+    /// `InvalidArgument` for a malformed version id, and `AccessDenied` for a version under object lock
+    /// (the error says which retention or hold).
     pub async fn delete_opts(
         &self,
         key: &str,
         opts: DeleteOptions,
     ) -> Result<Option<Arc<ObjectMeta>>> {
         validate_key(&self.name, key)?;
+        let version = self.version_arg(key, opts.version_id.as_deref())?;
         let bucket = &*self.name;
-        let check =
-            |current: Option<&ObjectMeta>| opts.conditions.check_write(bucket, key, current);
-        self.store.backend.delete(bucket, key, &check).await
+        let now = self.store.clock.now();
+        let bypass = opts.bypass_governance;
+        let conditions = &opts.conditions;
+        let by_id = |current: Option<&ObjectMeta>, target: Option<&ObjectMeta>| {
+            conditions.check_write(bucket, key, live(current))?;
+            match target {
+                Some(t) => check_removable(bucket, t, now, bypass),
+                None => Ok(()),
+            }
+        };
+        if let Some(v) = version {
+            return self
+                .store
+                .backend
+                .delete_version(bucket, key, v, &by_id)
+                .await;
+        }
+        let config = self.store.backend.bucket_config(bucket).await?;
+        if config.versioning == Versioning::Unversioned {
+            return self
+                .store
+                .backend
+                .delete_version(bucket, key, NULL_VERSION, &by_id)
+                .await;
+        }
+        let mut marker = ObjectMeta::new(key, 0, ETag::of(b""), to_millis(now));
+        marker.is_delete_marker = true;
+        self.prepare_version(&mut marker).await?;
+        self.store
+            .backend
+            .put(bucket, marker, Bytes::new(), &by_id)
+            .await
+            .map(Some)
     }
 
     /// Deletes up to 1000 keys (S3's DeleteObjects); each key succeeds or fails on its own.
@@ -277,13 +443,15 @@ impl Bucket {
             .await
     }
 
-    /// Copies `src_key` of bucket `src_bucket` (of the same store) to `dst_key` of this bucket (S3's
-    /// CopyObject).
+    /// Copies `src_key` of bucket `src_bucket` (of the same store; a version of it with
+    /// `source_version_id`) to `dst_key` of this bucket (S3's CopyObject). Tags and checksum algorithm are
+    /// copied; the storage class is STANDARD unless the options name one, as in S3.
     ///
     /// # Errors
-    /// `NoSuchKey` / `NoSuchBucket` for the source; `PreconditionFailed` when a source or destination
-    /// condition fails (S3 answers a failed `x-amz-copy-source-if-none-match` with 412, not 304);
-    /// `InvalidRequest` for a copy of an object onto itself that changes nothing.
+    /// `NoSuchKey` / `NoSuchVersion` / `NoSuchBucket` for the source; `InvalidObjectState` for an archived
+    /// source that is not restored; `PreconditionFailed` when a source or destination condition fails (S3
+    /// answers a failed `x-amz-copy-source-if-none-match` with 412, not 304); `InvalidRequest` for a copy of
+    /// an object onto itself that changes nothing.
     pub async fn copy_from(
         &self,
         src_bucket: &str,
@@ -294,9 +462,13 @@ impl Bucket {
         crate::names::validate_bucket_name(src_bucket)?;
         validate_key(src_bucket, src_key)?;
         validate_key(&self.name, dst_key)?;
+        let version = self.version_arg(src_key, opts.source_version_id.as_deref())?;
         if src_bucket == &*self.name
             && src_key == dst_key
             && opts.metadata == MetadataDirective::Copy
+            && opts.storage_class.is_none()
+            && opts.tags.is_none()
+            && version.is_none()
         {
             return Err(Error::InvalidRequest {
                 bucket: self.name.to_string(),
@@ -304,7 +476,17 @@ impl Bucket {
                 message: "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
             });
         }
+        if let Some(tags) = &opts.tags {
+            validate_tags(
+                &self.name,
+                &format!("object {dst_key:?}"),
+                tags,
+                MAX_OBJECT_TAGS,
+            )?;
+        }
+        let now = self.store.clock.now();
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
+            readable(src_bucket, meta, version.is_some(), "COPY", now)?;
             opts.source_conditions
                 .check_read(src_bucket, meta)
                 .map_err(|e| match e {
@@ -325,19 +507,32 @@ impl Bucket {
                 })?;
             Ok(None)
         };
-        let (src, data) = self.store.backend.get(src_bucket, src_key, &plan).await?;
+        let (src, data) = self
+            .store
+            .backend
+            .get(src_bucket, src_key, version, &plan)
+            .await?;
         let attributes = match opts.metadata {
             MetadataDirective::Copy => src.attributes.clone(),
             MetadataDirective::Replace(a) => a.normalized(&self.name, dst_key)?,
         };
-        // A copy is one object again: a multipart source's `-N` ETag becomes the MD5 of the content.
+        // A copy is one object again: a multipart source's `-N` ETag becomes the MD5 of the content, and a
+        // composite checksum the checksum of the whole content.
         let etag = if src.etag.unquoted().contains('-') {
             md5_etag(&data).await
         } else {
             src.etag.clone()
         };
-        self.write(dst_key, data, etag, attributes, &opts.conditions)
-            .await
+        let checksum = match &src.checksum {
+            Some(c) if c.value.contains('-') => Some(c.algorithm.checksum(&data)),
+            other => other.clone(),
+        };
+        let mut meta = ObjectMeta::new(dst_key, data.len() as u64, etag, to_millis(now));
+        meta.attributes = attributes;
+        meta.storage_class = opts.storage_class.unwrap_or_default();
+        meta.tags = opts.tags.unwrap_or_else(|| src.tags.clone());
+        meta.checksum = checksum;
+        self.write(meta, data, &opts.conditions).await
     }
 
     /// One page of ListObjectsV2.
@@ -366,7 +561,108 @@ impl Bucket {
     }
 }
 
-async fn md5_etag(data: &Bytes) -> ETag {
+/// The version as a condition sees it: a delete marker is no object.
+pub(crate) fn live(current: Option<&ObjectMeta>) -> Option<&ObjectMeta> {
+    current.filter(|m| !m.is_delete_marker)
+}
+
+/// The error for reading a delete marker: `NoSuchKey` flagged with the marker, or `MethodNotAllowed` when
+/// the marker was asked for by version id.
+pub(crate) fn marker_error(
+    bucket: &str,
+    meta: &ObjectMeta,
+    by_id: bool,
+    method: &'static str,
+) -> Error {
+    if by_id {
+        Error::MethodNotAllowed {
+            bucket: bucket.to_string(),
+            key: meta.key.clone(),
+            version_id: meta.version_id.clone(),
+            method,
+        }
+    } else {
+        Error::NoSuchKey {
+            bucket: bucket.to_string(),
+            key: meta.key.clone(),
+            delete_marker: Some(meta.version_id.clone()),
+        }
+    }
+}
+
+/// Whether a version's bytes can be read at `now`: not a delete marker, and not archived unless restored.
+pub(crate) fn readable(
+    bucket: &str,
+    meta: &ObjectMeta,
+    by_id: bool,
+    method: &'static str,
+    now: std::time::SystemTime,
+) -> Result<()> {
+    if meta.is_delete_marker {
+        return Err(marker_error(bucket, meta, by_id, method));
+    }
+    if meta.storage_class.is_archived() && !meta.restore.as_ref().is_some_and(|r| r.readable(now)) {
+        return Err(Error::InvalidObjectState {
+            bucket: bucket.to_string(),
+            key: meta.key.clone(),
+            version_id: meta.version_id.clone(),
+            storage_class: meta.storage_class,
+            reason: "the object is archived; restore it before reading it",
+        });
+    }
+    Ok(())
+}
+
+/// A fresh id for a version or an upload: 32 hex digits, unique within the process and, with overwhelming
+/// probability, across processes (a per-process random key hashes a counter).
+pub(crate) fn new_id() -> String {
+    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static STATE: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    let state = STATE.get_or_init(std::collections::hash_map::RandomState::new);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:016x}{:016x}",
+        state.hash_one((n, 0u8)),
+        state.hash_one((n, 1u8))
+    )
+}
+
+/// Verifies a client's checksum against the data (and computes one when only an algorithm is asked for).
+pub(crate) async fn verify_checksum(
+    bucket: &str,
+    key: &str,
+    data: &Bytes,
+    given: Option<&Checksum>,
+    algorithm: Option<ChecksumAlgorithm>,
+) -> Result<Option<Checksum>> {
+    let Some(algorithm) = given.map(|c| c.algorithm).or(algorithm) else {
+        return Ok(None);
+    };
+    let actual = if data.len() <= INLINE_MD5_LIMIT {
+        algorithm.checksum(data)
+    } else {
+        let shared = data.clone();
+        match tokio::task::spawn_blocking(move || algorithm.checksum(&shared)).await {
+            Ok(c) => c,
+            Err(_) => algorithm.checksum(data),
+        }
+    };
+    match given {
+        Some(g) if g.value != actual.value => Err(Error::BadDigest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            algorithm,
+            expected: g.value.clone(),
+            actual: actual.value,
+        }),
+        _ => Ok(Some(actual)),
+    }
+}
+
+pub(crate) async fn md5_etag(data: &Bytes) -> ETag {
     if data.len() <= INLINE_MD5_LIMIT {
         return ETag::of(data);
     }

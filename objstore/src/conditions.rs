@@ -100,10 +100,7 @@ impl Conditions {
             return Ok(());
         }
         if self.if_match.is_some() && current.is_none() {
-            return Err(Error::NoSuchKey {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-            });
+            return Err(Error::no_such_key(bucket, key));
         }
         self.check_strong(bucket, key, current)?;
         let failed = |condition| Error::PreconditionFailed {
@@ -156,16 +153,14 @@ mod tests {
 
     use super::*;
     use crate::etag::ETag;
-    use crate::meta::ObjectAttributes;
 
     fn meta(at: u64) -> ObjectMeta {
-        ObjectMeta {
-            key: "k".into(),
-            size: 1,
-            etag: ETag::of(b"x"),
-            last_modified: SystemTime::UNIX_EPOCH + Duration::from_millis(at),
-            attributes: ObjectAttributes::default(),
-        }
+        ObjectMeta::new(
+            "k",
+            1,
+            ETag::of(b"x"),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(at),
+        )
     }
 
     fn t(secs: u64) -> SystemTime {

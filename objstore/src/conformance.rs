@@ -29,7 +29,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             buckets, bucket_names, put_get_head, metadata, keys, key_limits, ranges, conditional_reads,
             conditional_writes, create_only_race, delete, delete_many, copy, list_basics, list_delimiter,
-            list_pagination, list_order, limits, missing_bucket);
+            list_pagination, list_order, limits, missing_bucket, versioning, versioning_suspended);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -600,7 +600,15 @@ pub async fn delete(store: &Store, _clock: &ManualClock) {
     let b = store.create_bucket("del").await.unwrap();
     let m = b.put("k", "v").await.unwrap();
     b.delete("missing").await.unwrap();
-    let with = |c: Conditions| b.delete_opts("k", DeleteOptions { conditions: c });
+    let with = |c: Conditions| {
+        b.delete_opts(
+            "k",
+            DeleteOptions {
+                conditions: c,
+                ..Default::default()
+            },
+        )
+    };
     assert_eq!(
         code(with(Conditions::default().if_match("\"other\"")).await),
         "PreconditionFailed"
@@ -1081,4 +1089,226 @@ pub async fn missing_bucket(store: &Store, _clock: &ManualClock) {
     let err = b.copy("a", "b").await.unwrap_err();
     assert_eq!(err.code(), "NoSuchBucket");
     assert!(err.to_string().contains("ghost"), "{err}");
+}
+
+fn ids(entries: &[crate::VersionEntry]) -> Vec<(String, String, bool, bool)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e.meta.key.clone(),
+                e.meta.version_id.clone(),
+                e.meta.is_delete_marker,
+                e.is_latest,
+            )
+        })
+        .collect()
+}
+
+/// Versioning enabled: fresh ids, get/head/delete/copy by version, delete markers that flag NoSuchKey and
+/// whose deletion restores the object, ListObjectVersions with pagination.
+pub async fn versioning(store: &Store, clock: &ManualClock) {
+    let b = store.create_bucket("ver").await.unwrap();
+    assert_eq!(
+        b.versioning().await.unwrap(),
+        crate::Versioning::Unversioned
+    );
+    let v0 = b.put("k", "zero").await.unwrap();
+    assert_eq!(v0.version_id, crate::NULL_VERSION);
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    assert_eq!(b.versioning().await.unwrap(), crate::Versioning::Enabled);
+    clock.advance(Duration::from_secs(1));
+    let v1 = b.put("k", "one").await.unwrap();
+    let v2 = b.put("k", "two").await.unwrap();
+    assert!(crate::valid_version_id(&v1.version_id) && v1.version_id != "null");
+    assert_ne!(v1.version_id, v2.version_id);
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"two");
+    assert_eq!(
+        &b.get_version("k", &v1.version_id).await.unwrap().body[..],
+        b"one"
+    );
+    assert_eq!(&b.get_version("k", "null").await.unwrap().body[..], b"zero");
+    assert_eq!(
+        b.head_version("k", &v1.version_id).await.unwrap().etag,
+        ETag::of(b"one")
+    );
+    assert_eq!(code(b.get_version("k", "nope123").await), "NoSuchVersion");
+    assert_eq!(code(b.get_version("k", "../x").await), "InvalidArgument");
+
+    // Delete without a version id: a delete marker on top.
+    let marker = b
+        .delete_opts("k", DeleteOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(marker.is_delete_marker && marker.version_id != "null");
+    let err = b.get("k").await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("NoSuchKey", 404));
+    assert_eq!(err.delete_marker(), Some(marker.version_id.as_str()));
+    assert_eq!(
+        b.head("k").await.unwrap_err().delete_marker(),
+        Some(marker.version_id.as_str())
+    );
+    let err = b.get_version("k", &marker.version_id).await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("MethodNotAllowed", 405));
+    assert_eq!(
+        code(b.head_version("k", &marker.version_id).await),
+        "MethodNotAllowed"
+    );
+    assert!(
+        b.list_all("").await.unwrap().is_empty(),
+        "a deleted key is not listed"
+    );
+    assert_eq!(
+        &b.get_version("k", &v2.version_id).await.unwrap().body[..],
+        b"two"
+    );
+
+    // Copy by version, while the key is deleted.
+    let c = b
+        .copy_from(
+            "ver",
+            "k",
+            "copy",
+            CopyOptions {
+                source_version_id: Some(v1.version_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(&b.get("copy").await.unwrap().body[..], b"one");
+    assert_ne!(c.version_id, v1.version_id);
+    assert_eq!(code(b.copy("k", "copy2").await), "NoSuchKey");
+
+    // Versions listed newest first, markers included; is_latest on the newest of each key.
+    let all = b.list_all_versions("").await.unwrap();
+    assert_eq!(
+        ids(&all),
+        [
+            ("copy".to_string(), c.version_id.clone(), false, true),
+            ("k".into(), marker.version_id.clone(), true, true),
+            ("k".into(), v2.version_id.clone(), false, false),
+            ("k".into(), v1.version_id.clone(), false, false),
+            ("k".into(), "null".into(), false, false),
+        ]
+    );
+    // Pagination by (key, version) markers gives the same sequence, whatever the page size.
+    for size in 1..=4 {
+        let mut opts = crate::ListVersionsOptions {
+            max_keys: Some(size),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = b.list_versions(&opts).await.unwrap();
+            assert!(page.versions.len() <= size);
+            seen.extend(page.versions);
+            if !page.is_truncated {
+                break;
+            }
+            opts.key_marker = page.next_key_marker;
+            opts.version_id_marker = page.next_version_id_marker;
+        }
+        assert_eq!(ids(&seen), ids(&all), "page size {size}");
+    }
+    let page = b
+        .list_versions(&crate::ListVersionsOptions {
+            prefix: "k".into(),
+            key_marker: Some("k".into()),
+            version_id_marker: Some(v2.version_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&page.versions), ids(&all[3..]));
+
+    // Deleting the marker restores the object; deleting a version removes only it.
+    b.delete_version("k", &marker.version_id).await.unwrap();
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"two");
+    b.delete_version("k", &v2.version_id).await.unwrap();
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"one");
+    assert_eq!(
+        code(b.get_version("k", &v2.version_id).await),
+        "NoSuchVersion"
+    );
+    b.delete_version("k", "gone1").await.unwrap();
+    assert_eq!(b.list_all_versions("k").await.unwrap().len(), 2);
+
+    // A bucket with versions left is not empty; once every version is deleted it is.
+    assert_eq!(code(store.delete_bucket("ver").await), "BucketNotEmpty");
+    for e in b.list_all_versions("").await.unwrap() {
+        b.delete_version(&e.meta.key, &e.meta.version_id)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        code(b.set_versioning(crate::Versioning::Unversioned).await),
+        "InvalidArgument"
+    );
+    store.delete_bucket("ver").await.unwrap();
+}
+
+/// Versioning suspended: writes and deletes replace the `null` version and put it on top; versions written
+/// while enabled stay.
+pub async fn versioning_suspended(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("susp").await.unwrap();
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    let v1 = b.put("k", "one").await.unwrap();
+    b.set_versioning(crate::Versioning::Suspended)
+        .await
+        .unwrap();
+    let n1 = b.put("k", "null-1").await.unwrap();
+    assert_eq!(n1.version_id, "null");
+    let n2 = b.put("k", "null-2").await.unwrap();
+    assert_eq!(n2.version_id, "null");
+    let all = b.list_all_versions("").await.unwrap();
+    assert_eq!(
+        ids(&all),
+        [
+            ("k".to_string(), "null".to_string(), false, true),
+            ("k".into(), v1.version_id.clone(), false, false),
+        ],
+        "the second null write replaced the first"
+    );
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"null-2");
+    // A delete writes a null delete marker, replacing the null version.
+    let m = b
+        .delete_opts("k", DeleteOptions::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.is_delete_marker && m.version_id == "null");
+    let all = b.list_all_versions("").await.unwrap();
+    assert_eq!(
+        ids(&all),
+        [
+            ("k".to_string(), "null".to_string(), true, true),
+            ("k".into(), v1.version_id.clone(), false, false),
+        ]
+    );
+    assert_eq!(b.get("k").await.unwrap_err().delete_marker(), Some("null"));
+    // Enabled again: the null marker stays as a noncurrent version below new ones.
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    let v3 = b.put("k", "three").await.unwrap();
+    b.delete_version("k", "null").await.unwrap();
+    assert_eq!(
+        ids(&b.list_all_versions("").await.unwrap()),
+        [
+            ("k".to_string(), v3.version_id.clone(), false, true),
+            ("k".into(), v1.version_id.clone(), false, false),
+        ]
+    );
+    // Conditions see a delete marker as no object.
+    b.delete("k").await.unwrap();
+    b.put_opts(
+        "k",
+        "created",
+        PutOptions {
+            conditions: Conditions::default().if_none_match("*"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
 }

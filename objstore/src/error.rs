@@ -36,13 +36,175 @@ pub enum Error {
         /// The bucket.
         bucket: String,
     },
-    /// The key does not exist in the bucket.
-    #[error("no object {key:?} in bucket {bucket:?}")]
+    /// The key does not exist in the bucket, or its current version is a delete marker.
+    #[error("no object {key:?} in bucket {bucket:?}{}", delete_marker.as_ref().map(|v| format!(" (its current version {v} is a delete marker)")).unwrap_or_default())]
     NoSuchKey {
         /// The bucket.
         bucket: String,
         /// The missing key.
         key: String,
+        /// When the current version is a delete marker, its version id (S3's `x-amz-delete-marker: true`).
+        delete_marker: Option<String>,
+    },
+    /// The version does not exist.
+    #[error("no version {version_id:?} of {key:?} in bucket {bucket:?}")]
+    NoSuchVersion {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version asked for.
+        version_id: String,
+    },
+    /// The method is not allowed on this resource: a get or head by version id of a delete marker.
+    #[error(
+        "{method} is not allowed on version {version_id:?} of {key:?} in bucket {bucket:?}: it is a delete marker"
+    )]
+    MethodNotAllowed {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The delete marker's version id.
+        version_id: String,
+        /// The method refused (`GET`, `HEAD`, ...).
+        method: &'static str,
+    },
+    /// The multipart upload does not exist (never created, completed or aborted).
+    #[error("no multipart upload {upload_id:?} in bucket {bucket:?}")]
+    NoSuchUpload {
+        /// The bucket.
+        bucket: String,
+        /// The upload id.
+        upload_id: String,
+    },
+    /// A part named in a complete is missing, or its ETag does not match the uploaded part.
+    #[error(
+        "part {part_number} of upload {upload_id:?} for {key:?} in bucket {bucket:?}: {reason}"
+    )]
+    InvalidPart {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The upload id.
+        upload_id: String,
+        /// The part number.
+        part_number: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The parts of a complete are not in ascending order of part number.
+    #[error(
+        "parts of upload {upload_id:?} in bucket {bucket:?} are not in ascending order: part {part_number} follows part {previous}"
+    )]
+    InvalidPartOrder {
+        /// The bucket.
+        bucket: String,
+        /// The upload id.
+        upload_id: String,
+        /// The part out of order.
+        part_number: u32,
+        /// The part before it.
+        previous: u32,
+    },
+    /// A part other than the last is smaller than S3's minimum of 5 MiB.
+    #[error(
+        "part {part_number} of upload {upload_id:?} for {key:?} in bucket {bucket:?} is {size} bytes, under the minimum of {min} bytes for all parts but the last"
+    )]
+    EntityTooSmall {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The upload id.
+        upload_id: String,
+        /// The part number.
+        part_number: u32,
+        /// The part's size.
+        size: u64,
+        /// The minimum, 5 MiB.
+        min: u64,
+    },
+    /// The object is in an archive class and not restored (or a restore is asked of a class that needs none).
+    #[error("{key:?} in bucket {bucket:?} (version {version_id:?}, {storage_class}): {reason}")]
+    InvalidObjectState {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version.
+        version_id: String,
+        /// Its storage class.
+        storage_class: crate::StorageClass,
+        /// Why the operation is refused.
+        reason: &'static str,
+    },
+    /// A restore of this version is already running.
+    #[error(
+        "a restore of {key:?} (version {version_id:?}) in bucket {bucket:?} is already in progress"
+    )]
+    RestoreAlreadyInProgress {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version.
+        version_id: String,
+    },
+    /// Object lock forbids the operation; the reason names the retention or legal hold.
+    #[error("access denied to {key:?} in bucket {bucket:?}{}: {reason}", version_id.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default())]
+    AccessDenied {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version.
+        version_id: Option<String>,
+        /// What protects it.
+        reason: String,
+    },
+    /// The checksum the client sent does not match the bytes received; nothing was stored.
+    #[error(
+        "the {algorithm} checksum of {key:?} in bucket {bucket:?} does not match: client sent {expected}, data has {actual}"
+    )]
+    BadDigest {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The algorithm.
+        algorithm: crate::ChecksumAlgorithm,
+        /// What the client sent.
+        expected: String,
+        /// What the data hashes to.
+        actual: String,
+    },
+    /// A tag set breaks S3's rules.
+    #[error("invalid tag on {target} in bucket {bucket:?}: {reason}")]
+    InvalidTag {
+        /// The bucket.
+        bucket: String,
+        /// What was tagged: `object "key"` or `bucket`.
+        target: String,
+        /// The rule broken, with the limit.
+        reason: String,
+    },
+    /// The bucket's state does not allow the operation (e.g. suspending versioning with object lock on).
+    #[error("bucket {bucket:?}: {reason}")]
+    InvalidBucketState {
+        /// The bucket.
+        bucket: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A configuration document (lifecycle rules, object lock) is malformed or breaks S3's rules.
+    #[error("malformed configuration for bucket {bucket:?}: {reason}")]
+    MalformedConfiguration {
+        /// The bucket.
+        bucket: String,
+        /// What is wrong.
+        reason: String,
     },
     /// The key is longer than S3's limit of 1024 bytes of UTF-8.
     #[error(
@@ -188,6 +350,19 @@ impl Error {
             Error::EntityTooLarge { .. } => "EntityTooLarge",
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::InvalidRequest { .. } => "InvalidRequest",
+            Error::NoSuchVersion { .. } => "NoSuchVersion",
+            Error::MethodNotAllowed { .. } => "MethodNotAllowed",
+            Error::NoSuchUpload { .. } => "NoSuchUpload",
+            Error::InvalidPart { .. } => "InvalidPart",
+            Error::InvalidPartOrder { .. } => "InvalidPartOrder",
+            Error::EntityTooSmall { .. } => "EntityTooSmall",
+            Error::InvalidObjectState { .. } => "InvalidObjectState",
+            Error::RestoreAlreadyInProgress { .. } => "RestoreAlreadyInProgress",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::BadDigest { .. } => "BadDigest",
+            Error::InvalidTag { .. } => "InvalidTag",
+            Error::InvalidBucketState { .. } => "InvalidBucketState",
+            Error::MalformedConfiguration { .. } => "MalformedXML",
             Error::TooManyKeys { .. } => "MalformedXML",
             Error::Backend { .. } => "InternalError",
         }
@@ -197,8 +372,16 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::NotModified { .. } => 304,
-            Error::NoSuchBucket { .. } | Error::NoSuchKey { .. } => 404,
-            Error::BucketAlreadyOwnedByYou { .. } | Error::BucketNotEmpty { .. } => 409,
+            Error::NoSuchBucket { .. }
+            | Error::NoSuchKey { .. }
+            | Error::NoSuchVersion { .. }
+            | Error::NoSuchUpload { .. } => 404,
+            Error::MethodNotAllowed { .. } => 405,
+            Error::InvalidObjectState { .. } | Error::AccessDenied { .. } => 403,
+            Error::BucketAlreadyOwnedByYou { .. }
+            | Error::BucketNotEmpty { .. }
+            | Error::RestoreAlreadyInProgress { .. }
+            | Error::InvalidBucketState { .. } => 409,
             Error::PreconditionFailed { .. } => 412,
             Error::InvalidRange { .. } => 416,
             Error::Backend { .. } => 500,
@@ -208,7 +391,13 @@ impl Error {
             | Error::EntityTooLarge { .. }
             | Error::InvalidArgument { .. }
             | Error::InvalidRequest { .. }
-            | Error::TooManyKeys { .. } => 400,
+            | Error::TooManyKeys { .. }
+            | Error::InvalidPart { .. }
+            | Error::InvalidPartOrder { .. }
+            | Error::EntityTooSmall { .. }
+            | Error::BadDigest { .. }
+            | Error::InvalidTag { .. }
+            | Error::MalformedConfiguration { .. } => 400,
         }
     }
 
@@ -221,9 +410,42 @@ impl Error {
             | Error::NotModified { key, .. }
             | Error::MetadataTooLarge { key, .. }
             | Error::EntityTooLarge { key, .. }
-            | Error::InvalidRequest { key, .. } => Some(key),
+            | Error::InvalidRequest { key, .. }
+            | Error::NoSuchVersion { key, .. }
+            | Error::MethodNotAllowed { key, .. }
+            | Error::InvalidPart { key, .. }
+            | Error::EntityTooSmall { key, .. }
+            | Error::InvalidObjectState { key, .. }
+            | Error::RestoreAlreadyInProgress { key, .. }
+            | Error::AccessDenied { key, .. }
+            | Error::BadDigest { key, .. } => Some(key),
             Error::Backend { key, .. } => key.as_deref(),
             _ => None,
+        }
+    }
+
+    /// For `NoSuchKey` because the current version is a delete marker, the marker's version id.
+    pub fn delete_marker(&self) -> Option<&str> {
+        match self {
+            Error::NoSuchKey { delete_marker, .. } => delete_marker.as_deref(),
+            Error::MethodNotAllowed { version_id, .. } => Some(version_id),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn no_such_key(bucket: &str, key: &str) -> Self {
+        Error::NoSuchKey {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            delete_marker: None,
+        }
+    }
+
+    pub(crate) fn no_such_version(bucket: &str, key: &str, version_id: &str) -> Self {
+        Error::NoSuchVersion {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.to_string(),
         }
     }
 

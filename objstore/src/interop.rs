@@ -153,6 +153,7 @@ impl Bucket {
                 PutOptions {
                     attributes,
                     conditions,
+                    ..Default::default()
                 },
             )
             .await
@@ -297,7 +298,14 @@ impl ObjectStore for Bucket {
             Some(GetRange::Suffix(n)) => Some(ByteRange::Suffix(n)),
         };
         let out = self
-            .get_opts(key, GetOptions { range, conditions })
+            .get_opts(
+                key,
+                GetOptions {
+                    range,
+                    conditions,
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(|e| os_error(e, key))?;
         let body = out.body;

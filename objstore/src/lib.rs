@@ -42,33 +42,50 @@
 
 pub mod backend;
 mod bucket;
+mod checksum;
 mod conditions;
+mod config;
 mod error;
 mod etag;
 mod interop;
 mod list;
+mod lock;
 mod meta;
 mod names;
 mod options;
 mod range;
+mod storage_class;
 mod store;
+mod tagging;
+mod versioning;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 
 pub use backend::fs::{FsBackend, FsOptions, RecoveryReport};
 pub use backend::memory::MemoryBackend;
-pub use backend::{Backend, ListQuery, ReadPlan, WriteCheck};
+pub use backend::{
+    Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
+    VersionQuery, WriteCheck, valid_version_id,
+};
 pub use bucket::{Bucket, DeleteError, DeleteManyOutput, GetOutput, MAX_DELETE_KEYS};
+pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use conditions::Conditions;
+pub use config::{BucketConfig, Versioning};
 pub use error::{Error, Result};
 pub use etag::ETag;
 pub use list::{ListOptions, ListPage, MAX_KEYS};
-pub use meta::{BucketInfo, DEFAULT_CONTENT_TYPE, MAX_USER_METADATA, ObjectAttributes, ObjectMeta};
+pub use lock::{DefaultRetention, ObjectLockConfig, Retention, RetentionMode};
+pub use meta::{
+    BucketInfo, DEFAULT_CONTENT_TYPE, MAX_USER_METADATA, NULL_VERSION, ObjectAttributes, ObjectMeta,
+};
 pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
 pub use range::ByteRange;
+pub use storage_class::{RestoreDelays, RestoreState, StorageClass};
 pub use store::{MAX_PUT_SIZE, Store, StoreBuilder};
+pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
+pub use versioning::{ListVersionsOptions, ListVersionsPage, MAX_VERSION_KEYS};
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,11 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::etag::ETag;
+use crate::lock::Retention;
+use crate::storage_class::{RestoreState, StorageClass};
 
 /// S3's limit on user-defined metadata: names plus values, in bytes.
 pub const MAX_USER_METADATA: usize = 2048;
@@ -128,6 +131,66 @@ pub struct ObjectMeta {
     pub last_modified: SystemTime,
     /// Stored headers and user metadata.
     pub attributes: ObjectAttributes,
+    /// The version's id: [`NULL_VERSION`] for the version an unversioned or suspended bucket writes.
+    #[serde(default = "null_version")]
+    pub version_id: String,
+    /// Whether this version is a delete marker (no content; `size` 0).
+    #[serde(default)]
+    pub is_delete_marker: bool,
+    /// The storage class.
+    #[serde(default)]
+    pub storage_class: StorageClass,
+    /// Object tags (at most 10).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The checksum the client asked for, verified at write time.
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
+    /// Object lock retention of this version.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+    /// Object lock legal hold of this version.
+    #[serde(default)]
+    pub legal_hold: bool,
+    /// The state of a restore from an archive class.
+    #[serde(default)]
+    pub restore: Option<RestoreState>,
+    /// For an object completed from a multipart upload, its number of parts.
+    #[serde(default)]
+    pub parts_count: Option<u32>,
+    /// Orders the versions of one key: a later write has a larger `seq`. Set by the backend.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// The version id of the null version: the one an unversioned or versioning-suspended bucket writes.
+pub const NULL_VERSION: &str = "null";
+
+fn null_version() -> String {
+    NULL_VERSION.to_string()
+}
+
+impl ObjectMeta {
+    /// Metadata for a new version of `key` with no content yet: everything else at its default.
+    pub(crate) fn new(key: &str, size: u64, etag: ETag, last_modified: SystemTime) -> Self {
+        ObjectMeta {
+            key: key.to_string(),
+            size,
+            etag,
+            last_modified,
+            attributes: ObjectAttributes::default(),
+            version_id: null_version(),
+            is_delete_marker: false,
+            storage_class: StorageClass::default(),
+            tags: BTreeMap::new(),
+            checksum: None,
+            retention: None,
+            legal_hold: false,
+            restore: None,
+            parts_count: None,
+            seq: 0,
+        }
+    }
 }
 
 /// What a bucket listing says of a bucket.

@@ -1,8 +1,13 @@
 //! Per-call options, each with a `Default` that means "as S3 does without headers".
 
+use std::collections::BTreeMap;
+
+use crate::checksum::{Checksum, ChecksumAlgorithm};
 use crate::conditions::Conditions;
+use crate::lock::Retention;
 use crate::meta::ObjectAttributes;
 use crate::range::ByteRange;
+use crate::storage_class::StorageClass;
 
 /// Options of a put.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -11,6 +16,18 @@ pub struct PutOptions {
     pub attributes: ObjectAttributes,
     /// Preconditions; `if_none_match("*")` makes a create-only put.
     pub conditions: Conditions,
+    /// The storage class (default STANDARD).
+    pub storage_class: StorageClass,
+    /// Object tags (`x-amz-tagging`).
+    pub tags: BTreeMap<String, String>,
+    /// A checksum the client computed (`x-amz-checksum-*`): verified against the data, stored, returned.
+    pub checksum: Option<Checksum>,
+    /// Compute and store a checksum with this algorithm (`x-amz-checksum-algorithm`) when none is given.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Object lock retention of the new version (else the bucket's default, if any).
+    pub retention: Option<Retention>,
+    /// Object lock legal hold of the new version.
+    pub legal_hold: bool,
 }
 
 /// Options of a get.
@@ -20,6 +37,8 @@ pub struct GetOptions {
     pub range: Option<ByteRange>,
     /// Preconditions.
     pub conditions: Conditions,
+    /// Read this version instead of the newest.
+    pub version_id: Option<String>,
 }
 
 /// Options of a delete.
@@ -27,6 +46,10 @@ pub struct GetOptions {
 pub struct DeleteOptions {
     /// Preconditions on the object being deleted (S3 supports `If-Match`).
     pub conditions: Conditions,
+    /// Delete this version for good instead of adding a delete marker (or removing the null version).
+    pub version_id: Option<String>,
+    /// Delete a version under GOVERNANCE retention (`x-amz-bypass-governance-retention`).
+    pub bypass_governance: bool,
 }
 
 /// What a copy does with the source's headers and metadata (`x-amz-metadata-directive`).
@@ -48,4 +71,10 @@ pub struct CopyOptions {
     pub conditions: Conditions,
     /// Copy or replace headers and metadata.
     pub metadata: MetadataDirective,
+    /// Copy this version of the source instead of the newest.
+    pub source_version_id: Option<String>,
+    /// The destination's storage class; S3's default is STANDARD, whatever the source's.
+    pub storage_class: Option<StorageClass>,
+    /// Replace the tags instead of copying the source's (`x-amz-tagging-directive: REPLACE`).
+    pub tags: Option<BTreeMap<String, String>>,
 }

@@ -162,7 +162,13 @@ proptest! {
         walk(&root, &root, &mut files);
         for f in files {
             let known = f == ".objstore" || f == "hostile/bucket.json"
-                || (f.starts_with("hostile/objects/") && f.len() == "hostile/objects/xx/".len() + 64);
+                || (f.starts_with("hostile/objects/") && {
+                    // `objects/XX/<sha256 hex>.<version id>`: a hash and letters and digits only.
+                    let name = &f["hostile/objects/xx/".len()..];
+                    name.split_once('.').is_some_and(|(h, v)| {
+                        h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) && objstore::valid_version_id(v)
+                    })
+                });
             prop_assert!(known, "unexpected file {}", f);
         }
     }

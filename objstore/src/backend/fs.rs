@@ -2,35 +2,54 @@
 //!
 //! # Layout
 //! ```text
-//! ROOT/.objstore              format marker
-//! ROOT/.staging/              buckets being created (cleared at open)
-//! ROOT/BUCKET/bucket.json     the bucket's creation record
-//! ROOT/BUCKET/objects/XX/H    one file per object: H = SHA-256 of the key (hex), XX its first two digits
-//! ROOT/BUCKET/objects/XX/.tmp-*  objects being written (removed at open)
-//! ROOT/BUCKET/tmp/            reserved for staging (cleared at open)
+//! ROOT/.objstore                  format marker
+//! ROOT/.staging/                  buckets being created (cleared at open)
+//! ROOT/BUCKET/bucket.json         the bucket's record: creation time and configuration
+//! ROOT/BUCKET/objects/XX/H.V      one file per version: H = SHA-256 of the key (hex), XX its first two
+//!                                 digits, V the version id (`null` for the null version)
+//! ROOT/BUCKET/objects/XX/.tmp-*   versions being written (removed at open)
+//! ROOT/BUCKET/uploads/ID/         a multipart upload: `upload.json`, and `part-N` per part
+//! ROOT/BUCKET/tmp/                reserved for staging (cleared at open)
 //! ```
-//! An object file holds a header (magic, length, the [`ObjectMeta`] as JSON, key included) then the bytes,
-//! so metadata always travels with the object. File names come from a hash of the key, never from the key, so
-//! no key (`../../etc/passwd`, `a//b`, `dir/`) can name a path outside the root, and `a`, `a/` and `a/b`
-//! coexist. Bucket names are validated before they reach the filesystem, and S3's rules admit no `/`, `.`
-//! or `..`.
+//! A version file holds a header (magic, length, the [`ObjectMeta`] as JSON, key and version id included)
+//! then the bytes, so metadata always travels with the object; a delete marker is a header-only file. File
+//! names come from a hash of the key and from version ids made of letters and digits only
+//! ([`valid_version_id`]), never from the key, so no key (`../../etc/passwd`, `a//b`, `dir/`) can name a
+//! path outside the root, and `a`, `a/` and `a/b` coexist. Bucket names are validated before they reach the
+//! filesystem, and S3's rules admit no `/`, `.` or `..`. Files of the first format (`H`, no version) are
+//! renamed to `H.null` at open.
 //!
 //! # Durability
-//! A put writes a temp file beside the object's file, fsyncs it, renames it over the object's file and
+//! A put writes a temp file beside the version's file, fsyncs it, renames it over the version's file and
 //! fsyncs the directory; only then does it return. The check of a conditional write, the rename and the
 //! index update happen under the key's lock (one of 256 stripes, by the key's hash), in a blocking task that
-//! owns the lock, so they stay atomic even when the caller stops waiting. A crash at any instant leaves the old object or the new one, never a mix, and a
-//! temp file that is removed at the next open. [`FsOptions::sync`] can turn the fsyncs off (as
-//! `object_store`'s `LocalFileSystem` does): writes then survive a process crash but not a power loss.
+//! owns the lock, so they stay atomic even when the caller stops waiting. A crash at any instant leaves the
+//! old version or the new one, never a mix, and a temp file that is removed at the next open.
+//! [`FsOptions::sync`] can turn the fsyncs off (as `object_store`'s `LocalFileSystem` does): writes then
+//! survive a process crash but not a power loss.
+//!
+//! Versions are ordered by `seq`, a per-bucket counter stored in each header and taken when the write
+//! begins; the index keeps each key's versions in that order, so a reopen rebuilds the same order.
+//!
+//! # Multipart uploads
+//! Parts are written (temp file, rename) into the upload's folder without an fsync of their own: a part
+//! survives a process crash but not a power loss until its upload completes. Complete copies the parts into
+//! one temp file beside the version's file (`copy_file_range` where the kernel has it), fsyncs it, and
+//! commits it by the same rename as a put, so a crash during complete leaves the old object or the new one,
+//! never a mix; then it removes the upload. A crash between the rename and that removal leaves the upload
+//! listed beside the completed object (completing it again gives the same object). Torn part files (a power
+//! loss) fail their length check at open and are dropped, so the part reads as missing (`InvalidPart`) and
+//! can be uploaded again; this trades part durability for a multipart upload that writes each byte to stable
+//! storage once.
 //!
 //! # Index
-//! Keys and metadata are indexed in memory (rebuilt from the object headers at open), so listing never walks
-//! directories and heads never touch the disk. Reads go to the object's file and take metadata and bytes from
-//! one open file handle, so they are always consistent with each other.
+//! Keys, versions and metadata are indexed in memory (rebuilt from the version headers at open), so listing
+//! never walks directories and heads never touch the disk. Reads go to the version's file and take metadata
+//! and bytes from one open file handle, so they are always consistent with each other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::{Bound, Range};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -39,20 +58,31 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Backend, ListQuery, ReadPlan, WriteCheck, list_start};
+use super::{
+    Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
+    VersionQuery, WriteCheck, list_start, pick_parts, valid_version_id, version_start,
+    versions_after,
+};
+use crate::config::BucketConfig;
 use crate::error::{Error, Result};
-use crate::meta::{BucketInfo, ObjectMeta};
+use crate::etag::ETag;
+use crate::meta::{BucketInfo, NULL_VERSION, ObjectMeta};
 use crate::names::validate_bucket_name;
 
 const MAGIC: &[u8; 8] = b"STRATOB1";
+const PART_MAGIC: &[u8; 8] = b"STRATOP1";
 const PREFIX_LEN: usize = 12; // magic + u32 header length
 const FIRST_READ: usize = 16 * 1024;
 const STRIPES: usize = 256;
 const MARKER: &str = ".objstore";
 const STAGING: &str = ".staging";
+const UPLOADS: &str = "uploads";
+const UPLOAD_RECORD: &str = "upload.json";
 /// Names of temp files beside object files (object files are named by 64 hex digits).
 const TEMP_PREFIX: &str = ".tmp-";
 /// Objects larger than this are written to their temp file before the key's lock is taken.
@@ -77,12 +107,14 @@ impl Default for FsOptions {
 pub struct RecoveryReport {
     /// Buckets loaded.
     pub buckets: usize,
-    /// Objects indexed.
+    /// Object versions (delete markers included) indexed.
     pub objects: usize,
     /// Leftover temp files removed (writes that a crash interrupted before they were acknowledged).
     pub temp_files_removed: usize,
     /// Object files whose header could not be read, moved to `BUCKET/quarantine/` instead of served.
     pub quarantined: usize,
+    /// Multipart uploads in progress found.
+    pub uploads: usize,
 }
 
 /// Durable buckets and objects under a root folder. See the [module docs](self).
@@ -97,13 +129,36 @@ pub struct FsBackend {
     pid: u32,
 }
 
+/// The bucket record as stored in `bucket.json`; older records hold only the [`BucketInfo`].
+#[derive(Debug, Serialize, Deserialize)]
+struct BucketRecord {
+    #[serde(flatten)]
+    info: BucketInfo,
+    #[serde(default)]
+    config: BucketConfig,
+}
+
+#[derive(Debug)]
+struct FsUpload {
+    upload: Upload,
+    parts: BTreeMap<u32, PartInfo>,
+    completing: bool,
+}
+
+type Versions = Vec<Arc<ObjectMeta>>;
+
 #[derive(Debug)]
 struct FsBucket {
     info: BucketInfo,
     dir: PathBuf,
-    index: RwLock<BTreeMap<Arc<str>, Arc<ObjectMeta>>>,
+    config: RwLock<Arc<BucketConfig>>,
+    config_lock: tokio::sync::Mutex<()>,
+    /// Each key's versions, newest (largest `seq`) first.
+    index: RwLock<BTreeMap<Arc<str>, Versions>>,
     stripes: Box<[Arc<tokio::sync::Mutex<()>>]>,
     deleted: AtomicBool,
+    seq: AtomicU64,
+    uploads: Mutex<HashMap<String, FsUpload>>,
 }
 
 fn io_err(bucket: &str, key: Option<&str>, e: io::Error) -> Error {
@@ -114,14 +169,105 @@ fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
+    match version {
+        None => Error::no_such_key(bucket, key),
+        Some(v) => Error::no_such_version(bucket, key, v),
+    }
+}
+
+fn no_such_upload(bucket: &str, upload_id: &str) -> Error {
+    Error::NoSuchUpload {
+        bucket: bucket.to_string(),
+        upload_id: upload_id.to_string(),
+    }
+}
+
+/// Inserts a version into a key's list (newest first by `seq`), replacing one with the same id.
+fn insert_version(versions: &mut Versions, meta: Arc<ObjectMeta>) {
+    versions.retain(|m| m.version_id != meta.version_id);
+    let at = versions
+        .iter()
+        .position(|m| m.seq < meta.seq)
+        .unwrap_or(versions.len());
+    versions.insert(at, meta);
+}
+
+fn pick<'v>(versions: &'v Versions, version: Option<&str>) -> Option<&'v Arc<ObjectMeta>> {
+    match version {
+        None => versions.first(),
+        Some(v) => versions.iter().find(|m| m.version_id == v),
+    }
+}
+
 impl FsBucket {
-    fn object_path(&self, hash: &str) -> PathBuf {
-        self.dir.join("objects").join(&hash[..2]).join(hash)
+    fn new(info: BucketInfo, dir: PathBuf, config: BucketConfig) -> Self {
+        FsBucket {
+            info,
+            dir,
+            config: RwLock::new(Arc::new(config)),
+            config_lock: tokio::sync::Mutex::new(()),
+            index: RwLock::new(BTreeMap::new()),
+            stripes: (0..STRIPES)
+                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+                .collect(),
+            deleted: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+            uploads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn object_path(&self, hash: &str, version_id: &str) -> PathBuf {
+        self.dir
+            .join("objects")
+            .join(&hash[..2])
+            .join(format!("{hash}.{version_id}"))
+    }
+
+    fn upload_dir(&self, upload_id: &str) -> PathBuf {
+        self.dir.join(UPLOADS).join(upload_id)
     }
 
     fn stripe(&self, hash: &str) -> Arc<tokio::sync::Mutex<()>> {
         let n = u8::from_str_radix(&hash[..2], 16).unwrap_or(0) as usize;
         self.stripes[n % STRIPES].clone()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The newest version of `key` and the version with `version_id`, as the index has them.
+    fn check_view(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> (Option<Arc<ObjectMeta>>, Option<Arc<ObjectMeta>>) {
+        let index = self.index.read();
+        match index.get(key) {
+            None => (None, None),
+            Some(v) => (v.first().cloned(), pick(v, Some(version_id)).cloned()),
+        }
+    }
+
+    fn index_insert(&self, meta: Arc<ObjectMeta>) {
+        let mut index = self.index.write();
+        match index.get_mut(meta.key.as_str()) {
+            Some(v) => insert_version(v, meta),
+            None => {
+                index.insert(Arc::from(meta.key.as_str()), vec![meta]);
+            }
+        }
+    }
+
+    fn index_remove(&self, key: &str, version_id: &str) {
+        let mut index = self.index.write();
+        if let Some(v) = index.get_mut(key) {
+            v.retain(|m| m.version_id != version_id);
+            if v.is_empty() {
+                index.remove(key);
+            }
+        }
     }
 }
 
@@ -197,58 +343,142 @@ impl FsBackend {
     }
 }
 
+fn remove_path(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
 fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<FsBucket> {
     let err = |e| io_err(name, None, e);
-    let info: BucketInfo = match fs::read(dir.join("bucket.json")) {
+    let record: BucketRecord = match fs::read(dir.join("bucket.json")) {
         Ok(raw) => serde_json::from_slice(&raw).map_err(|e| Error::backend("fs", name, None, e))?,
         Err(e) => return Err(err(e)),
     };
     let tmp = dir.join("tmp");
     for entry in fs::read_dir(&tmp).map_err(err)? {
         let entry = entry.map_err(err)?;
-        fs::remove_file(entry.path()).map_err(err)?;
+        remove_path(&entry.path()).map_err(err)?;
         report.temp_files_removed += 1;
     }
-    let mut index = BTreeMap::new();
-    for sub in fs::read_dir(dir.join("objects")).map_err(err)? {
-        let sub = sub.map_err(err)?;
-        for obj in fs::read_dir(sub.path()).map_err(err)? {
-            let obj = obj.map_err(err)?;
-            let path = obj.path();
-            if obj.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                fs::remove_file(&path).map_err(err)?;
-                report.temp_files_removed += 1;
-                continue;
-            }
-            match File::open(&path).and_then(|f| read_head(&f)) {
-                Ok((meta, _, _))
-                    if path.file_name().is_some_and(|n| *n == *key_hash(&meta.key)) =>
-                {
-                    report.objects += 1;
-                    index.insert(Arc::from(meta.key.as_str()), Arc::new(meta));
+    let bucket = FsBucket::new(record.info, dir.to_path_buf(), record.config);
+    let mut max_seq = 0;
+    {
+        let mut index = bucket.index.write();
+        for sub in fs::read_dir(dir.join("objects")).map_err(err)? {
+            let sub = sub.map_err(err)?;
+            for obj in fs::read_dir(sub.path()).map_err(err)? {
+                let obj = obj.map_err(err)?;
+                let mut path = obj.path();
+                let file_name = obj.file_name().to_string_lossy().into_owned();
+                if file_name.starts_with(TEMP_PREFIX) {
+                    fs::remove_file(&path).map_err(err)?;
+                    report.temp_files_removed += 1;
+                    continue;
                 }
-                _ => {
-                    let q = dir.join("quarantine");
-                    fs::create_dir_all(&q).map_err(err)?;
-                    fs::rename(&path, q.join(obj.file_name())).map_err(err)?;
-                    report.quarantined += 1;
+                let (hash, version) = match file_name.split_once('.') {
+                    Some((h, v)) => (h, Some(v)),
+                    None => (file_name.as_str(), None),
+                };
+                let head = File::open(&path).and_then(|f| read_head(&f));
+                match head {
+                    Ok((meta, _, _))
+                        if *hash == *key_hash(&meta.key)
+                            && valid_version_id(&meta.version_id)
+                            && version.is_none_or(|v| v == meta.version_id) =>
+                    {
+                        if version.is_none() {
+                            // The first format: one file per key, the null version.
+                            let to = bucket.object_path(hash, NULL_VERSION);
+                            fs::rename(&path, &to).map_err(err)?;
+                            path = to;
+                        }
+                        let _ = path;
+                        report.objects += 1;
+                        max_seq = max_seq.max(meta.seq);
+                        let meta = Arc::new(meta);
+                        match index.get_mut(meta.key.as_str()) {
+                            Some(v) => insert_version(v, meta),
+                            None => {
+                                index.insert(Arc::from(meta.key.as_str()), vec![meta]);
+                            }
+                        }
+                    }
+                    _ => {
+                        let q = dir.join("quarantine");
+                        fs::create_dir_all(&q).map_err(err)?;
+                        fs::rename(&path, q.join(obj.file_name())).map_err(err)?;
+                        report.quarantined += 1;
+                    }
                 }
             }
         }
     }
-    Ok(FsBucket {
-        info,
-        dir: dir.to_path_buf(),
-        index: RwLock::new(index),
-        stripes: (0..STRIPES)
-            .map(|_| Arc::new(tokio::sync::Mutex::new(())))
-            .collect(),
-        deleted: AtomicBool::new(false),
-    })
+    bucket.seq.store(max_seq, Ordering::Relaxed);
+    let uploads_dir = dir.join(UPLOADS);
+    fs::create_dir_all(&uploads_dir).map_err(err)?;
+    let mut uploads = bucket.uploads.lock();
+    for entry in fs::read_dir(&uploads_dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        let path = entry.path();
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let record: Option<Upload> = fs::read(path.join(UPLOAD_RECORD))
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok());
+        let Some(upload) = record.filter(|u: &Upload| u.upload_id == id && valid_version_id(&id))
+        else {
+            // A temp folder, a half-created upload or a removed one.
+            remove_path(&path).map_err(err)?;
+            report.temp_files_removed += 1;
+            continue;
+        };
+        let mut parts = BTreeMap::new();
+        for part in fs::read_dir(&path).map_err(err)? {
+            let part = part.map_err(err)?;
+            let pname = part.file_name().to_string_lossy().into_owned();
+            if pname == UPLOAD_RECORD {
+                continue;
+            }
+            let info = pname
+                .strip_prefix("part-")
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(|n| {
+                    let f = File::open(part.path()).ok()?;
+                    let (info, _, _) = read_frame::<PartInfo>(&f, PART_MAGIC, |p| p.size).ok()?;
+                    (info.part_number == n).then_some(info)
+                });
+            match info {
+                Some(info) => {
+                    parts.insert(info.part_number, info);
+                }
+                None => {
+                    fs::remove_file(part.path()).map_err(err)?;
+                    report.temp_files_removed += 1;
+                }
+            }
+        }
+        report.uploads += 1;
+        uploads.insert(
+            id,
+            FsUpload {
+                upload,
+                parts,
+                completing: false,
+            },
+        );
+    }
+    drop(uploads);
+    Ok(bucket)
 }
 
-/// Reads an object file's header: its metadata, the offset of its bytes, and the bytes already read.
-fn read_head(file: &File) -> io::Result<(ObjectMeta, u64, Vec<u8>)> {
+/// Reads a framed file's header: the header, the offset of the bytes, and the bytes already read.
+fn read_frame<T: DeserializeOwned>(
+    file: &File,
+    magic: &[u8; 8],
+    size_of: impl Fn(&T) -> u64,
+) -> io::Result<(T, u64, Vec<u8>)> {
     let mut buf = vec![0u8; FIRST_READ];
     let mut n = 0;
     while n < buf.len() {
@@ -261,7 +491,7 @@ fn read_head(file: &File) -> io::Result<(ObjectMeta, u64, Vec<u8>)> {
     buf.truncate(n);
     let bad =
         |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("object file: {what}"));
-    if buf.len() < PREFIX_LEN || &buf[..8] != MAGIC {
+    if buf.len() < PREFIX_LEN || &buf[..8] != magic {
         return Err(bad("bad magic"));
     }
     let hlen = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize;
@@ -271,32 +501,40 @@ fn read_head(file: &File) -> io::Result<(ObjectMeta, u64, Vec<u8>)> {
         file.read_exact_at(&mut rest, buf.len() as u64)?;
         buf.extend_from_slice(&rest);
     }
-    let meta: ObjectMeta =
+    let head: T =
         serde_json::from_slice(&buf[PREFIX_LEN..data_off]).map_err(|e| bad(&e.to_string()))?;
     let len = file.metadata()?.len();
-    if len != data_off as u64 + meta.size {
+    if len != data_off as u64 + size_of(&head) {
         return Err(bad("length does not match header"));
     }
     let already = buf.split_off(data_off);
-    Ok((meta, data_off as u64, already))
+    Ok((head, data_off as u64, already))
 }
 
-fn write_object(path: &Path, meta: &ObjectMeta, data: &[u8], sync: bool) -> io::Result<()> {
-    let header = serde_json::to_vec(meta).map_err(io::Error::other)?;
+/// Reads a version file's header: its metadata, the offset of its bytes, and the bytes already read.
+fn read_head(file: &File) -> io::Result<(ObjectMeta, u64, Vec<u8>)> {
+    read_frame::<ObjectMeta>(file, MAGIC, |m| m.size)
+}
+
+fn frame_head(magic: &[u8; 8], header: &impl Serialize) -> io::Result<Vec<u8>> {
+    let header = serde_json::to_vec(header).map_err(io::Error::other)?;
     let hlen = u32::try_from(header.len()).map_err(|_| io::Error::other("header too large"))?;
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    let mut head = Vec::with_capacity(
-        PREFIX_LEN
-            + header.len()
-            + if data.len() <= 64 * 1024 {
-                data.len()
-            } else {
-                0
-            },
-    );
-    head.extend_from_slice(MAGIC);
+    let mut head = Vec::with_capacity(PREFIX_LEN + header.len());
+    head.extend_from_slice(magic);
     head.extend_from_slice(&hlen.to_le_bytes());
     head.extend_from_slice(&header);
+    Ok(head)
+}
+
+fn write_frame(
+    path: &Path,
+    magic: &[u8; 8],
+    header: &impl Serialize,
+    data: &[u8],
+    sync: bool,
+) -> io::Result<()> {
+    let mut head = frame_head(magic, header)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
     if data.len() <= 64 * 1024 {
         head.extend_from_slice(data);
         file.write_all(&head)?;
@@ -310,8 +548,28 @@ fn write_object(path: &Path, meta: &ObjectMeta, data: &[u8], sync: bool) -> io::
     Ok(())
 }
 
+fn write_object(path: &Path, meta: &ObjectMeta, data: &[u8], sync: bool) -> io::Result<()> {
+    write_frame(path, MAGIC, meta, data, sync)
+}
+
 fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
+}
+
+/// Writes a file by temp file and rename (fsynced when `sync`).
+fn replace_file(path: &Path, temp: &Path, data: &[u8], sync: bool) -> io::Result<()> {
+    let mut f = File::create(temp)?;
+    f.write_all(data)?;
+    if sync {
+        f.sync_all()?;
+    }
+    fs::rename(temp, path)?;
+    if sync {
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes a temp file unless the write it belongs to committed.
@@ -329,6 +587,66 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f)
         .await
         .map_err(io::Error::other)
+}
+
+impl FsBackend {
+    /// Commits a version: under the key's lock, checks, renames the staged (or now written) temp file into
+    /// place, updates the index and fsyncs the directory. `staged` holds the temp file if already written.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        b: &Arc<FsBucket>,
+        bucket: &str,
+        hash: String,
+        mut meta: ObjectMeta,
+        data: Option<Bytes>,
+        tmp: PathBuf,
+        staged: TempGuard,
+        check: WriteCheck<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        let key = meta.key.clone();
+        let dest = b.object_path(&hash, &meta.version_id);
+        let lock = b.stripe(&hash).lock_owned().await;
+        if b.deleted.load(Ordering::Acquire) {
+            return Err(Error::NoSuchBucket {
+                bucket: bucket.to_string(),
+            });
+        }
+        let (current, target) = b.check_view(&key, &meta.version_id);
+        check(current.as_deref(), target.as_deref())?;
+        if data.is_some() {
+            meta.seq = b.next_seq();
+        }
+        let meta = Arc::new(meta);
+        let (b2, m2, sync) = (b.clone(), meta.clone(), self.opts.sync);
+        blocking(move || -> io::Result<()> {
+            let _lock = lock;
+            let mut staged = staged;
+            if let Some(data) = data {
+                staged.0 = Some(tmp.clone());
+                write_object(&tmp, &m2, &data, sync)?;
+            }
+            fs::rename(&tmp, &dest)?;
+            staged.0 = None;
+            b2.index_insert(m2);
+            if sync {
+                sync_dir(dest.parent().unwrap_or(&b2.dir))?;
+            }
+            Ok(())
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, Some(&key), e))?;
+        Ok(meta)
+    }
+}
+
+fn check_version_id(bucket: &str, meta: &ObjectMeta) -> Result<()> {
+    if valid_version_id(&meta.version_id) {
+        Ok(())
+    } else {
+        Err(Error::no_such_version(bucket, &meta.key, &meta.version_id))
+    }
 }
 
 #[async_trait]
@@ -354,10 +672,15 @@ impl Backend for FsBackend {
             // Build the bucket in staging, then rename it into place: a crash leaves all or nothing.
             let stage = root.join(STAGING).join(&unique);
             fs::create_dir_all(stage.join("tmp"))?;
+            fs::create_dir_all(stage.join(UPLOADS))?;
             for i in 0..=255u8 {
                 fs::create_dir_all(stage.join("objects").join(format!("{i:02x}")))?;
             }
-            let record = serde_json::to_vec(&info2).map_err(io::Error::other)?;
+            let record = serde_json::to_vec(&BucketRecord {
+                info: info2.clone(),
+                config: BucketConfig::default(),
+            })
+            .map_err(io::Error::other)?;
             let mut f = File::create(stage.join("bucket.json"))?;
             f.write_all(&record)?;
             if sync {
@@ -374,15 +697,7 @@ impl Backend for FsBackend {
         .await
         .and_then(|r| r)
         .map_err(|e| io_err(&info.name, None, e))?;
-        let bucket = FsBucket {
-            info: info.clone(),
-            dir,
-            index: RwLock::new(BTreeMap::new()),
-            stripes: (0..STRIPES)
-                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
-                .collect(),
-            deleted: AtomicBool::new(false),
-        };
+        let bucket = FsBucket::new(info.clone(), dir, BucketConfig::default());
         self.buckets
             .write()
             .insert(info.name.clone(), Arc::new(bucket));
@@ -439,23 +754,74 @@ impl Backend for FsBackend {
             .collect())
     }
 
-    async fn head(&self, bucket: &str, key: &str) -> Result<Arc<ObjectMeta>> {
+    async fn bucket_config(&self, bucket: &str) -> Result<Arc<BucketConfig>> {
+        Ok(self.bucket(bucket)?.config.read().clone())
+    }
+
+    async fn update_bucket_config(
+        &self,
+        bucket: &str,
+        update: ConfigUpdate<'_>,
+    ) -> Result<Arc<BucketConfig>> {
         let b = self.bucket(bucket)?;
-        let found = b.index.read().get(key).cloned();
-        found.ok_or_else(|| Error::NoSuchKey {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
+        let _lock = b.config_lock.lock().await;
+        let mut next = (**b.config.read()).clone();
+        update(&mut next)?;
+        let record = serde_json::to_vec(&BucketRecord {
+            info: b.info.clone(),
+            config: next.clone(),
         })
+        .map_err(|e| Error::backend("fs", bucket, None, e))?;
+        let (path, temp, sync) = (
+            b.dir.join("bucket.json"),
+            b.dir.join("tmp").join(self.unique()),
+            self.opts.sync,
+        );
+        blocking(move || replace_file(&path, &temp, &record, sync))
+            .await
+            .and_then(|r| r)
+            .map_err(|e| io_err(bucket, None, e))?;
+        let next = Arc::new(next);
+        *b.config.write() = next.clone();
+        Ok(next)
+    }
+
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Arc<ObjectMeta>> {
+        let b = self.bucket(bucket)?;
+        let index = b.index.read();
+        index
+            .get(key)
+            .and_then(|v| pick(v, version))
+            .cloned()
+            .ok_or_else(|| missing(bucket, key, version))
     }
 
     async fn get(
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         plan: ReadPlan<'_>,
     ) -> Result<(Arc<ObjectMeta>, Bytes)> {
         let b = self.bucket(bucket)?;
-        let path = b.object_path(&key_hash(key));
+        let known = {
+            let index = b.index.read();
+            index
+                .get(key)
+                .and_then(|v| pick(v, version))
+                .cloned()
+                .ok_or_else(|| missing(bucket, key, version))?
+        };
+        if known.is_delete_marker {
+            plan(&known)?;
+            return Ok((known, Bytes::new()));
+        }
+        let path = b.object_path(&key_hash(key), &known.version_id);
         let opened = blocking(
             move || -> io::Result<Option<(File, ObjectMeta, u64, Vec<u8>)>> {
                 let file = match File::open(&path) {
@@ -470,16 +836,12 @@ impl Backend for FsBackend {
         .await
         .and_then(|r| r)
         .map_err(|e| io_err(bucket, Some(key), e))?;
-        let no_such_key = || Error::NoSuchKey {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        };
         let Some((file, meta, off, already)) = opened else {
-            return Err(no_such_key());
+            return Err(missing(bucket, key, version));
         };
-        if meta.key != key {
+        if meta.key != key || meta.version_id != known.version_id {
             // A SHA-256 collision would land here; never serve another key's bytes.
-            return Err(no_such_key());
+            return Err(missing(bucket, key, version));
         }
         let range: Range<u64> = plan(&meta)?.unwrap_or(0..meta.size);
         let meta = Arc::new(meta);
@@ -501,87 +863,65 @@ impl Backend for FsBackend {
     async fn put(
         &self,
         bucket: &str,
-        meta: ObjectMeta,
+        mut meta: ObjectMeta,
         data: Bytes,
         check: WriteCheck<'_>,
     ) -> Result<Arc<ObjectMeta>> {
         let b = self.bucket(bucket)?;
+        check_version_id(bucket, &meta)?;
         let hash = key_hash(&meta.key);
-        let key = meta.key.clone();
-        let ioe = |e| io_err(bucket, Some(&key), e);
-        let dest = b.object_path(&hash);
+        let dest = b.object_path(&hash, &meta.version_id);
         // The temp file sits beside its destination, so the rename stays within one directory.
         let tmp = dest.with_file_name(format!("{TEMP_PREFIX}{}", self.unique()));
-        let meta = Arc::new(meta);
-        let sync = self.opts.sync;
         // Large objects are written before the key's lock is taken, so one slow upload does not hold up
         // other writers; small ones are written and committed in one blocking step.
         let mut staged = TempGuard(None);
         if data.len() > STAGE_OUTSIDE_LOCK {
-            let (t, m2, d2) = (tmp.clone(), meta.clone(), data.clone());
-            blocking(move || write_object(&t, &m2, &d2, sync))
+            meta.seq = b.next_seq();
+            let (t, m2, sync) = (tmp.clone(), meta.clone(), self.opts.sync);
+            blocking(move || write_object(&t, &m2, &data, sync))
                 .await
                 .and_then(|r| r)
-                .map_err(ioe)?;
+                .map_err(|e| io_err(bucket, Some(&m2_key(&meta)), e))?;
             staged.0 = Some(tmp.clone());
+            return self
+                .commit(&b, bucket, hash, meta, None, tmp, staged, check)
+                .await;
         }
-        // Under the key's lock: check, then rename into place. The commit runs to completion in a blocking
-        // task that owns the lock, so a caller that stops waiting cannot break atomicity.
-        let lock = b.stripe(&hash).lock_owned().await;
-        if b.deleted.load(Ordering::Acquire) {
-            return Err(Error::NoSuchBucket {
-                bucket: bucket.to_string(),
-            });
-        }
-        check(b.index.read().get(&*key).map(|m| &**m))?;
-        let (b2, m2) = (b.clone(), meta.clone());
-        blocking(move || -> io::Result<()> {
-            let _lock = lock;
-            let mut staged = staged;
-            if staged.0.is_none() {
-                staged.0 = Some(tmp.clone());
-                write_object(&tmp, &m2, &data, sync)?;
-            }
-            fs::rename(&tmp, &dest)?;
-            staged.0 = None;
-            b2.index
-                .write()
-                .insert(Arc::from(m2.key.as_str()), m2.clone());
-            if sync {
-                sync_dir(dest.parent().unwrap_or(&b2.dir))?;
-            }
-            Ok(())
-        })
-        .await
-        .and_then(|r| r)
-        .map_err(ioe)?;
-        Ok(meta)
+        self.commit(&b, bucket, hash, meta, Some(data), tmp, staged, check)
+            .await
     }
 
-    async fn delete(
+    async fn delete_version(
         &self,
         bucket: &str,
         key: &str,
+        version_id: &str,
         check: WriteCheck<'_>,
     ) -> Result<Option<Arc<ObjectMeta>>> {
         let b = self.bucket(bucket)?;
         let hash = key_hash(key);
         let lock = b.stripe(&hash).lock_owned().await;
-        let current = b.index.read().get(key).cloned();
-        check(current.as_deref())?;
-        let Some(current) = current else {
+        let (current, target) = b.check_view(key, version_id);
+        check(current.as_deref(), target.as_deref())?;
+        let Some(target) = target else {
             return Ok(None);
         };
-        let (b2, sync, k) = (b.clone(), self.opts.sync, key.to_string());
+        let (b2, sync, k, v) = (
+            b.clone(),
+            self.opts.sync,
+            key.to_string(),
+            version_id.to_string(),
+        );
         blocking(move || -> io::Result<()> {
             let _lock = lock;
-            let path = b2.object_path(&hash);
+            let path = b2.object_path(&hash, &v);
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
-            b2.index.write().remove(k.as_str());
+            b2.index_remove(&k, &v);
             if sync {
                 sync_dir(path.parent().unwrap_or(&b2.dir))?;
             }
@@ -590,7 +930,63 @@ impl Backend for FsBackend {
         .await
         .and_then(|r| r)
         .map_err(|e| io_err(bucket, Some(key), e))?;
-        Ok(Some(current))
+        Ok(Some(target))
+    }
+
+    async fn update_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        update: MetaUpdate<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        let b = self.bucket(bucket)?;
+        let hash = key_hash(key);
+        let lock = b.stripe(&hash).lock_owned().await;
+        let old = {
+            let index = b.index.read();
+            index
+                .get(key)
+                .and_then(|v| pick(v, version))
+                .cloned()
+                .ok_or_else(|| missing(bucket, key, version))?
+        };
+        let mut next = (*old).clone();
+        update(&mut next)?;
+        next.key.clone_from(&old.key);
+        next.version_id.clone_from(&old.version_id);
+        next.seq = old.seq;
+        next.size = old.size;
+        let next = Arc::new(next);
+        let path = b.object_path(&hash, &old.version_id);
+        let tmp = path.with_file_name(format!("{TEMP_PREFIX}{}", self.unique()));
+        let (b2, m2, sync) = (b.clone(), next.clone(), self.opts.sync);
+        blocking(move || -> io::Result<()> {
+            let _lock = lock;
+            // Rewrite the file with the new header and the same bytes, then rename it over the old one.
+            let src = File::open(&path)?;
+            let (_, off, _) = read_head(&src)?;
+            let mut guard = TempGuard(Some(tmp.clone()));
+            let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            out.write_all(&frame_head(MAGIC, &*m2)?)?;
+            let mut src = src;
+            src.seek(SeekFrom::Start(off))?;
+            io::copy(&mut src, &mut out)?;
+            if sync {
+                out.sync_data()?;
+            }
+            fs::rename(&tmp, &path)?;
+            guard.0 = None;
+            b2.index_insert(m2);
+            if sync {
+                sync_dir(path.parent().unwrap_or(&b2.dir))?;
+            }
+            Ok(())
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, Some(key), e))?;
+        Ok(next)
     }
 
     async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
@@ -600,10 +996,250 @@ impl Backend for FsBackend {
         Ok(index
             .range::<str, _>((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(query.prefix))
+            .filter_map(|(_, v)| v.first().filter(|m| !m.is_delete_marker))
             .take(query.limit)
-            .map(|(_, m)| m.clone())
+            .cloned()
             .collect())
     }
+
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        query: VersionQuery<'_>,
+    ) -> Result<Vec<VersionEntry>> {
+        let b = self.bucket(bucket)?;
+        let index = b.index.read();
+        let mut out = Vec::new();
+        for (key, versions) in index
+            .range::<str, _>((version_start(&query), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(query.prefix))
+        {
+            for m in versions_after(key, versions, &query) {
+                if out.len() == query.limit {
+                    return Ok(out);
+                }
+                out.push(VersionEntry {
+                    is_latest: Arc::ptr_eq(m, &versions[0]),
+                    meta: m.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()> {
+        let b = self.bucket(bucket)?;
+        if !valid_version_id(&upload.upload_id) {
+            return Err(no_such_upload(bucket, &upload.upload_id));
+        }
+        let record =
+            serde_json::to_vec(upload).map_err(|e| Error::backend("fs", bucket, None, e))?;
+        let (stage, dir, sync) = (
+            b.dir
+                .join(UPLOADS)
+                .join(format!("{TEMP_PREFIX}{}", self.unique())),
+            b.upload_dir(&upload.upload_id),
+            self.opts.sync,
+        );
+        blocking(move || -> io::Result<()> {
+            fs::create_dir(&stage)?;
+            let mut f = File::create(stage.join(UPLOAD_RECORD))?;
+            f.write_all(&record)?;
+            if sync {
+                f.sync_all()?;
+                sync_dir(&stage)?;
+            }
+            fs::rename(&stage, &dir)?;
+            if sync {
+                sync_dir(dir.parent().unwrap_or(&dir))?;
+            }
+            Ok(())
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, Some(&upload.template.key), e))?;
+        b.uploads.lock().insert(
+            upload.upload_id.clone(),
+            FsUpload {
+                upload: upload.clone(),
+                parts: BTreeMap::new(),
+                completing: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn put_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        part: PartInfo,
+        data: Bytes,
+    ) -> Result<()> {
+        let b = self.bucket(bucket)?;
+        let key = {
+            let uploads = b.uploads.lock();
+            match uploads.get(upload_id) {
+                Some(u) if !u.completing => u.upload.template.key.clone(),
+                _ => return Err(no_such_upload(bucket, upload_id)),
+            }
+        };
+        let dir = b.upload_dir(upload_id);
+        let tmp = dir.join(format!("{TEMP_PREFIX}{}", self.unique()));
+        let (b2, id) = (b.clone(), upload_id.to_string());
+        let outcome = blocking(move || -> io::Result<bool> {
+            let mut guard = TempGuard(Some(tmp.clone()));
+            write_frame(&tmp, PART_MAGIC, &part, &data, false)?;
+            let mut uploads = b2.uploads.lock();
+            let Some(u) = uploads.get_mut(&id).filter(|u| !u.completing) else {
+                return Ok(false);
+            };
+            fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
+            guard.0 = None;
+            u.parts.insert(part.part_number, part);
+            Ok(true)
+        })
+        .await
+        .and_then(|r| r);
+        match outcome {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(no_such_upload(bucket, upload_id)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(no_such_upload(bucket, upload_id)),
+            Err(e) => Err(io_err(bucket, Some(&key), e)),
+        }
+    }
+
+    async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)> {
+        let b = self.bucket(bucket)?;
+        let uploads = b.uploads.lock();
+        let u = uploads
+            .get(upload_id)
+            .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+        Ok((u.upload.clone(), u.parts.values().cloned().collect()))
+    }
+
+    async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
+        let b = self.bucket(bucket)?;
+        Ok(b.uploads
+            .lock()
+            .values()
+            .map(|u| u.upload.clone())
+            .collect())
+    }
+
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        mut meta: ObjectMeta,
+        parts: &[(u32, ETag)],
+        check: WriteCheck<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        let b = self.bucket(bucket)?;
+        check_version_id(bucket, &meta)?;
+        let dir = b.upload_dir(upload_id);
+        let files: Vec<PathBuf> = {
+            let mut uploads = b.uploads.lock();
+            let u = match uploads.get_mut(upload_id) {
+                Some(u) if !u.completing => u,
+                _ => return Err(no_such_upload(bucket, upload_id)),
+            };
+            let picked = pick_parts(bucket, &u.upload, &u.parts, parts)?;
+            meta.size = picked.iter().map(|p| p.size).sum();
+            let files = picked
+                .iter()
+                .map(|p| dir.join(format!("part-{}", p.part_number)))
+                .collect();
+            u.completing = true;
+            files
+        };
+        let release = |b: &FsBucket| {
+            if let Some(u) = b.uploads.lock().get_mut(upload_id) {
+                u.completing = false;
+            }
+        };
+        let hash = key_hash(&meta.key);
+        let dest = b.object_path(&hash, &meta.version_id);
+        let tmp = dest.with_file_name(format!("{TEMP_PREFIX}{}", self.unique()));
+        meta.seq = b.next_seq();
+        let key = meta.key.clone();
+        let (t, m2, sync) = (tmp.clone(), meta.clone(), self.opts.sync);
+        let assembled = blocking(move || -> io::Result<TempGuard> {
+            let guard = TempGuard(Some(t.clone()));
+            let mut out = OpenOptions::new().write(true).create_new(true).open(&t)?;
+            out.write_all(&frame_head(MAGIC, &m2)?)?;
+            for f in files {
+                let mut src = File::open(&f)?;
+                let (_, off, _) = read_frame::<PartInfo>(&src, PART_MAGIC, |p| p.size)?;
+                src.seek(SeekFrom::Start(off))?;
+                io::copy(&mut src, &mut out)?;
+            }
+            if sync {
+                out.sync_data()?;
+            }
+            Ok(guard)
+        })
+        .await
+        .and_then(|r| r);
+        let staged = match assembled {
+            Ok(g) => g,
+            Err(e) => {
+                release(&b);
+                return Err(io_err(bucket, Some(&key), e));
+            }
+        };
+        let stored = match self
+            .commit(&b, bucket, hash, meta, None, tmp, staged, check)
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                release(&b);
+                return Err(e);
+            }
+        };
+        b.uploads.lock().remove(upload_id);
+        let (grave, sync) = (
+            b.dir
+                .join(UPLOADS)
+                .join(format!("{TEMP_PREFIX}{}", self.unique())),
+            self.opts.sync,
+        );
+        blocking(move || -> io::Result<()> {
+            fs::rename(&dir, &grave)?;
+            if sync {
+                sync_dir(grave.parent().unwrap_or(&grave))?;
+            }
+            fs::remove_dir_all(&grave)
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, Some(&key), e))?;
+        Ok(stored)
+    }
+
+    async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
+        let b = self.bucket(bucket)?;
+        if b.uploads.lock().remove(upload_id).is_none() {
+            return Err(no_such_upload(bucket, upload_id));
+        }
+        let dir = b.upload_dir(upload_id);
+        let grave = b
+            .dir
+            .join(UPLOADS)
+            .join(format!("{TEMP_PREFIX}{}", self.unique()));
+        blocking(move || -> io::Result<()> {
+            fs::rename(&dir, &grave)?;
+            fs::remove_dir_all(&grave)
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, None, e))
+    }
+}
+
+fn m2_key(meta: &ObjectMeta) -> String {
+    meta.key.clone()
 }
 
 #[cfg(test)]
@@ -683,7 +1319,8 @@ mod tests {
                 buckets: 2,
                 objects: 4,
                 temp_files_removed: 2,
-                quarantined: 1
+                quarantined: 1,
+                uploads: 0,
             }
         );
         assert!(!victim.exists() && root.join("keep/quarantine/garbage").exists());

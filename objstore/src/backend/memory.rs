@@ -1,11 +1,16 @@
 //! The memory backend: the test double, and the fastest.
 //!
 //! Buckets sit in a copy-on-write map (`ArcSwap`), so finding one takes no lock. Each bucket keeps its
-//! objects twice, sharing keys and metadata: a sharded hash map for point operations (a get takes one shard's
-//! read lock, so gets on different keys do not contend) and an ordered index for listing. A write takes its
-//! key's shard lock and then the index lock, always in that order.
+//! keys twice, sharing keys and metadata: a sharded hash map for point operations (a get of the newest
+//! version takes one shard's read lock, so gets on different keys do not contend) and an ordered index of
+//! each key's newest version for listing. A write takes its key's shard lock and then the index lock, always
+//! in that order. A key's slot holds its newest version inline and older versions in a deque (empty, and so
+//! unallocated, in an unversioned bucket), so versioning costs the common path nothing. Version listings
+//! read keys from the index, release it, then read each key's shard, so they never hold the index while
+//! waiting for a shard. Multipart uploads sit in a per-bucket map under their own lock, taken before a
+//! shard's, never after.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -13,11 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 
-use super::{Backend, ListQuery, ReadPlan, WriteCheck, list_start};
+use super::{
+    Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
+    VersionQuery, WriteCheck, list_start, pick_parts, version_start, versions_after,
+};
+use crate::config::BucketConfig;
 use crate::error::{Error, Result};
+use crate::etag::ETag;
 use crate::meta::{BucketInfo, ObjectMeta};
 
 const SHARDS: usize = 64;
@@ -33,17 +43,57 @@ pub struct MemoryBackend {
     admin: Mutex<()>,
 }
 
-#[derive(Debug)]
-struct Slot {
+#[derive(Debug, Clone)]
+struct Version {
     meta: Arc<ObjectMeta>,
     data: Bytes,
 }
 
 #[derive(Debug)]
+struct Slot {
+    latest: Version,
+    /// Older versions, newest first.
+    older: VecDeque<Version>,
+}
+
+impl Slot {
+    fn find(&self, version_id: &str) -> Option<&Version> {
+        if self.latest.meta.version_id == version_id {
+            return Some(&self.latest);
+        }
+        self.older.iter().find(|v| v.meta.version_id == version_id)
+    }
+
+    fn version(&self, version: Option<&str>) -> Option<&Version> {
+        match version {
+            None => Some(&self.latest),
+            Some(v) => self.find(v),
+        }
+    }
+
+    fn all(&self) -> Vec<Arc<ObjectMeta>> {
+        std::iter::once(&self.latest)
+            .chain(self.older.iter())
+            .map(|v| v.meta.clone())
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+struct MemUpload {
+    upload: Upload,
+    parts: BTreeMap<u32, PartInfo>,
+    data: HashMap<u32, Bytes>,
+}
+
+#[derive(Debug)]
 struct MemBucket {
     info: BucketInfo,
+    config: ArcSwap<BucketConfig>,
+    config_lock: Mutex<()>,
     shards: Box<[Shard]>,
     index: RwLock<BTreeMap<Arc<str>, Arc<ObjectMeta>>>,
+    uploads: Mutex<HashMap<String, MemUpload>>,
     deleted: AtomicBool,
     hasher: Hasher,
 }
@@ -52,10 +102,13 @@ impl MemBucket {
     fn new(info: BucketInfo) -> Self {
         MemBucket {
             info,
+            config: ArcSwap::from_pointee(BucketConfig::default()),
+            config_lock: Mutex::new(()),
             shards: (0..SHARDS)
                 .map(|_| RwLock::new(HashMap::with_hasher(Hasher::default())))
                 .collect(),
             index: RwLock::new(BTreeMap::new()),
+            uploads: Mutex::new(HashMap::new()),
             deleted: AtomicBool::new(false),
             hasher: Hasher::default(),
         }
@@ -64,6 +117,66 @@ impl MemBucket {
     fn shard(&self, key: &str) -> &Shard {
         let h = self.hasher.hash_one(key);
         &self.shards[(h >> 58) as usize % SHARDS]
+    }
+
+    /// Stores a version as the newest of its key under the shard lock, after the check.
+    fn store(
+        &self,
+        bucket: &str,
+        mut meta: ObjectMeta,
+        data: Bytes,
+        check: WriteCheck<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        let mut shard = self.shard(&meta.key).write();
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(no_such_bucket(bucket));
+        }
+        match shard.get_mut(meta.key.as_str()) {
+            None => {
+                check(None, None)?;
+                meta.seq = 1;
+                let meta = Arc::new(meta);
+                let key: Arc<str> = Arc::from(meta.key.as_str());
+                shard.insert(
+                    key.clone(),
+                    Slot {
+                        latest: Version {
+                            meta: meta.clone(),
+                            data,
+                        },
+                        older: VecDeque::new(),
+                    },
+                );
+                self.index.write().insert(key, meta.clone());
+                Ok(meta)
+            }
+            Some(slot) => {
+                check(
+                    Some(&slot.latest.meta),
+                    slot.find(&meta.version_id).map(|v| &*v.meta),
+                )?;
+                meta.seq = slot.latest.meta.seq + 1;
+                let meta = Arc::new(meta);
+                let new = Version {
+                    meta: meta.clone(),
+                    data,
+                };
+                if slot.latest.meta.version_id == meta.version_id {
+                    slot.latest = new;
+                } else {
+                    slot.older.retain(|v| v.meta.version_id != meta.version_id);
+                    let old = std::mem::replace(&mut slot.latest, new);
+                    slot.older.push_front(old);
+                }
+                // Keep the key allocation shared between the map and the index.
+                let key = shard
+                    .get_key_value(meta.key.as_str())
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| Arc::from(meta.key.as_str()));
+                self.index.write().insert(key, meta.clone());
+                Ok(meta)
+            }
+        }
     }
 }
 
@@ -88,10 +201,17 @@ fn no_such_bucket(bucket: &str) -> Error {
     }
 }
 
-fn no_such_key(bucket: &str, key: &str) -> Error {
-    Error::NoSuchKey {
+fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
+    match version {
+        None => Error::no_such_key(bucket, key),
+        Some(v) => Error::no_such_version(bucket, key, v),
+    }
+}
+
+fn no_such_upload(bucket: &str, upload_id: &str) -> Error {
+    Error::NoSuchUpload {
         bucket: bucket.to_string(),
-        key: key.to_string(),
+        upload_id: upload_id.to_string(),
     }
 }
 
@@ -148,13 +268,38 @@ impl Backend for MemoryBackend {
             .collect())
     }
 
-    async fn head(&self, bucket: &str, key: &str) -> Result<Arc<ObjectMeta>> {
+    async fn bucket_config(&self, bucket: &str) -> Result<Arc<BucketConfig>> {
+        self.with_bucket(bucket, |b| Ok(b.config.load_full()))
+    }
+
+    async fn update_bucket_config(
+        &self,
+        bucket: &str,
+        update: ConfigUpdate<'_>,
+    ) -> Result<Arc<BucketConfig>> {
+        self.with_bucket(bucket, |b| {
+            let _lock = b.config_lock.lock();
+            let mut next = (*b.config.load_full()).clone();
+            update(&mut next)?;
+            let next = Arc::new(next);
+            b.config.store(next.clone());
+            Ok(next)
+        })
+    }
+
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Arc<ObjectMeta>> {
         self.with_bucket(bucket, |b| {
             b.shard(key)
                 .read()
                 .get(key)
-                .map(|s| s.meta.clone())
-                .ok_or_else(|| no_such_key(bucket, key))
+                .and_then(|s| s.version(version))
+                .map(|v| v.meta.clone())
+                .ok_or_else(|| missing(bucket, key, version))
         })
     }
 
@@ -162,13 +307,17 @@ impl Backend for MemoryBackend {
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         plan: ReadPlan<'_>,
     ) -> Result<(Arc<ObjectMeta>, Bytes)> {
         self.with_bucket(bucket, |b| {
             let (meta, data) = {
                 let shard = b.shard(key).read();
-                let slot = shard.get(key).ok_or_else(|| no_such_key(bucket, key))?;
-                (slot.meta.clone(), slot.data.clone())
+                let v = shard
+                    .get(key)
+                    .and_then(|s| s.version(version))
+                    .ok_or_else(|| missing(bucket, key, version))?;
+                (v.meta.clone(), v.data.clone())
             };
             let data = match plan(&meta)? {
                 Some(r) => data.slice(r.start as usize..r.end as usize),
@@ -185,43 +334,85 @@ impl Backend for MemoryBackend {
         data: Bytes,
         check: WriteCheck<'_>,
     ) -> Result<Arc<ObjectMeta>> {
-        self.with_bucket(bucket, |b| {
-            let key: Arc<str> = Arc::from(meta.key.as_str());
-            let meta = Arc::new(meta);
-            let mut shard = b.shard(&key).write();
-            if b.deleted.load(Ordering::Acquire) {
-                return Err(no_such_bucket(bucket));
-            }
-            check(shard.get(&*key).map(|s| &*s.meta))?;
-            let slot = Slot {
-                meta: meta.clone(),
-                data,
-            };
-            // Keep the key allocation shared between the map and the index.
-            let index_key = match shard.get_key_value(&*key) {
-                Some((k, _)) => k.clone(),
-                None => key,
-            };
-            shard.insert(index_key.clone(), slot);
-            b.index.write().insert(index_key, meta.clone());
-            Ok(meta)
-        })
+        self.with_bucket(bucket, |b| b.store(bucket, meta, data, check))
     }
 
-    async fn delete(
+    async fn delete_version(
         &self,
         bucket: &str,
         key: &str,
+        version_id: &str,
         check: WriteCheck<'_>,
     ) -> Result<Option<Arc<ObjectMeta>>> {
         self.with_bucket(bucket, |b| {
             let mut shard = b.shard(key).write();
-            check(shard.get(key).map(|s| &*s.meta))?;
-            let removed = shard.remove(key).map(|s| s.meta);
-            if removed.is_some() {
-                b.index.write().remove(key);
+            let Some(slot) = shard.get_mut(key) else {
+                check(None, None)?;
+                return Ok(None);
+            };
+            let target = slot.find(version_id).map(|v| v.meta.clone());
+            check(Some(&slot.latest.meta), target.as_deref())?;
+            if target.is_none() {
+                return Ok(None);
             }
-            Ok(removed)
+            if slot.latest.meta.version_id == version_id {
+                match slot.older.pop_front() {
+                    Some(next) => {
+                        slot.latest = next;
+                        let meta = slot.latest.meta.clone();
+                        let k = shard.get_key_value(key).map(|(k, _)| k.clone());
+                        if let Some(k) = k {
+                            b.index.write().insert(k, meta);
+                        }
+                    }
+                    None => {
+                        shard.remove(key);
+                        b.index.write().remove(key);
+                    }
+                }
+            } else {
+                slot.older.retain(|v| v.meta.version_id != version_id);
+            }
+            Ok(target)
+        })
+    }
+
+    async fn update_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        update: MetaUpdate<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        self.with_bucket(bucket, |b| {
+            let mut shard = b.shard(key).write();
+            let slot = shard
+                .get_mut(key)
+                .ok_or_else(|| missing(bucket, key, version))?;
+            let is_latest = version.is_none_or(|v| slot.latest.meta.version_id == v);
+            let v = if is_latest {
+                &mut slot.latest
+            } else {
+                let id = version.unwrap_or_default();
+                slot.older
+                    .iter_mut()
+                    .find(|v| v.meta.version_id == id)
+                    .ok_or_else(|| missing(bucket, key, version))?
+            };
+            let mut next = (*v.meta).clone();
+            update(&mut next)?;
+            next.key.clone_from(&v.meta.key);
+            next.version_id.clone_from(&v.meta.version_id);
+            next.seq = v.meta.seq;
+            let next = Arc::new(next);
+            v.meta = next.clone();
+            if is_latest {
+                let k = shard.get_key_value(key).map(|(k, _)| k.clone());
+                if let Some(k) = k {
+                    b.index.write().insert(k, next.clone());
+                }
+            }
+            Ok(next)
         })
     }
 
@@ -232,9 +423,155 @@ impl Backend for MemoryBackend {
             Ok(index
                 .range::<str, _>((start, Bound::Unbounded))
                 .take_while(|(k, _)| k.starts_with(query.prefix))
+                .filter(|(_, m)| !m.is_delete_marker)
                 .take(query.limit)
                 .map(|(_, m)| m.clone())
                 .collect())
+        })
+    }
+
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        query: VersionQuery<'_>,
+    ) -> Result<Vec<VersionEntry>> {
+        self.with_bucket(bucket, |b| {
+            let mut out = Vec::new();
+            let mut start: Bound<String> = match version_start(&query) {
+                Bound::Included(k) => Bound::Included(k.to_string()),
+                Bound::Excluded(k) => Bound::Excluded(k.to_string()),
+                Bound::Unbounded => Bound::Unbounded,
+            };
+            while out.len() < query.limit {
+                // Take a batch of keys, release the index, then read each key's shard.
+                let keys: Vec<Arc<str>> = {
+                    let index = b.index.read();
+                    let range = (
+                        match &start {
+                            Bound::Included(k) => Bound::Included(k.as_str()),
+                            Bound::Excluded(k) => Bound::Excluded(k.as_str()),
+                            Bound::Unbounded => Bound::Unbounded,
+                        },
+                        Bound::Unbounded,
+                    );
+                    index
+                        .range::<str, _>(range)
+                        .take_while(|(k, _)| k.starts_with(query.prefix))
+                        .take(query.limit - out.len())
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                };
+                let Some(last) = keys.last() else { break };
+                start = Bound::Excluded(last.to_string());
+                for key in &keys {
+                    let versions = match b.shard(key).read().get(&**key) {
+                        Some(slot) => slot.all(),
+                        None => continue,
+                    };
+                    let picked = versions_after(key, &versions, &query);
+                    for m in picked {
+                        if out.len() == query.limit {
+                            return Ok(out);
+                        }
+                        out.push(VersionEntry {
+                            is_latest: Arc::ptr_eq(m, &versions[0]),
+                            meta: m.clone(),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()> {
+        self.with_bucket(bucket, |b| {
+            b.uploads.lock().insert(
+                upload.upload_id.clone(),
+                MemUpload {
+                    upload: upload.clone(),
+                    parts: BTreeMap::new(),
+                    data: HashMap::new(),
+                },
+            );
+            Ok(())
+        })
+    }
+
+    async fn put_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        part: PartInfo,
+        data: Bytes,
+    ) -> Result<()> {
+        self.with_bucket(bucket, |b| {
+            let mut uploads = b.uploads.lock();
+            let u = uploads
+                .get_mut(upload_id)
+                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+            u.data.insert(part.part_number, data);
+            u.parts.insert(part.part_number, part);
+            Ok(())
+        })
+    }
+
+    async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)> {
+        self.with_bucket(bucket, |b| {
+            let uploads = b.uploads.lock();
+            let u = uploads
+                .get(upload_id)
+                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+            Ok((u.upload.clone(), u.parts.values().cloned().collect()))
+        })
+    }
+
+    async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
+        self.with_bucket(bucket, |b| {
+            Ok(b.uploads
+                .lock()
+                .values()
+                .map(|u| u.upload.clone())
+                .collect())
+        })
+    }
+
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        mut meta: ObjectMeta,
+        parts: &[(u32, ETag)],
+        check: WriteCheck<'_>,
+    ) -> Result<Arc<ObjectMeta>> {
+        self.with_bucket(bucket, |b| {
+            // The upload's lock is held to the end, so no part changes under the assembly.
+            let mut uploads = b.uploads.lock();
+            let u = uploads
+                .get(upload_id)
+                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+            let picked = pick_parts(bucket, &u.upload, &u.parts, parts)?;
+            let size: u64 = picked.iter().map(|p| p.size).sum();
+            let mut buf = BytesMut::with_capacity(size as usize);
+            for p in &picked {
+                if let Some(d) = u.data.get(&p.part_number) {
+                    buf.extend_from_slice(d);
+                }
+            }
+            meta.size = size;
+            let stored = b.store(bucket, meta, buf.freeze(), check)?;
+            uploads.remove(upload_id);
+            Ok(stored)
+        })
+    }
+
+    async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
+        self.with_bucket(bucket, |b| {
+            b.uploads
+                .lock()
+                .remove(upload_id)
+                .map(|_| ())
+                .ok_or_else(|| no_such_upload(bucket, upload_id))
         })
     }
 }

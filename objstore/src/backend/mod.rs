@@ -1,31 +1,60 @@
 //! The storage a [`Store`](crate::Store) runs on.
 //!
-//! A backend keeps buckets and objects and nothing more: S3's semantics (names, limits, ETags, conditions,
-//! ranges, listing with delimiters and pagination) live once in the engine above it, so every backend behaves
-//! the same. What the engine cannot do above a backend is make a check and a write atomic, so writes take a
-//! [`WriteCheck`] that the backend runs against the current object while no other write to that key can
-//! happen; likewise a read takes a [`ReadPlan`] evaluated on the metadata of the very version it returns.
+//! A backend keeps buckets, the versions of each key, multipart uploads in progress and each bucket's
+//! configuration, and nothing more: S3's semantics (names, limits, ETags, conditions, ranges, listing with
+//! delimiters and pagination, versioning states, object lock, lifecycle) live once in the engine above it, so
+//! every backend behaves the same. What the engine cannot do above a backend is make a check and a write
+//! atomic, so writes take a [`WriteCheck`] that the backend runs against the versions now at the key while no
+//! other write to that key can happen; likewise a read takes a [`ReadPlan`] evaluated on the metadata of the
+//! very version it returns.
+//!
+//! # Versions
+//! One rule covers every versioning state: [`Backend::put`] stores the given version as the newest version
+//! of its key and removes any existing version with the same `version_id`. The engine chooses the id: `null`
+//! in an unversioned bucket (so a put replaces, as S3 does), a fresh id when versioning is enabled, `null`
+//! again when it is suspended (which replaces the null version wherever it is and puts it on top). A delete
+//! marker is a version like any other, with `is_delete_marker` set and no bytes. Version ids are made of
+//! ASCII letters and digits only ([`valid_version_id`]), so a backend may use them in file names.
 
 use std::fmt::Debug;
 use std::ops::{Bound, Range};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
+use crate::checksum::{Checksum, ChecksumAlgorithm};
+use crate::config::BucketConfig;
 use crate::error::Result;
+use crate::etag::ETag;
 use crate::meta::{BucketInfo, ObjectMeta};
 
 pub mod fs;
 pub mod memory;
 
-/// Run by a backend atomically with a write, against the object now at the key (`None` if none): an
-/// error aborts the write and is returned.
-pub type WriteCheck<'a> = &'a (dyn Fn(Option<&ObjectMeta>) -> Result<()> + Send + Sync);
+/// Run by a backend atomically with a write, against the newest version of the key (`current`, possibly a
+/// delete marker; `None` if the key has no version) and the version the write replaces or removes
+/// (`target`: the one with the same version id, if any). An error aborts the write and is returned.
+pub type WriteCheck<'a> =
+    &'a (dyn Fn(Option<&ObjectMeta>, Option<&ObjectMeta>) -> Result<()> + Send + Sync);
 
-/// Run by a backend on the metadata of the object it is about to return: an error aborts the read; `Ok(None)`
-/// reads the whole object, `Ok(Some(range))` those bytes.
+/// Run by a backend on the metadata of the version it is about to return (possibly a delete marker): an
+/// error aborts the read; `Ok(None)` reads the whole object, `Ok(Some(range))` those bytes.
 pub type ReadPlan<'a> = &'a (dyn Fn(&ObjectMeta) -> Result<Option<Range<u64>>> + Send + Sync);
+
+/// A change to one version's metadata (tags, retention, legal hold, restore, storage class), run by the
+/// backend under the key's lock; an error aborts it. The key, version id and `seq` cannot change.
+pub type MetaUpdate<'a> = &'a (dyn Fn(&mut ObjectMeta) -> Result<()> + Send + Sync);
+
+/// A change to a bucket's configuration, run under the backend's lock for the bucket.
+pub type ConfigUpdate<'a> = &'a (dyn Fn(&mut BucketConfig) -> Result<()> + Send + Sync);
+
+/// Whether a version id is one a backend can store: 1 to 64 ASCII letters and digits.
+pub fn valid_version_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
 
 /// One page of the sorted key space of a bucket.
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +67,64 @@ pub struct ListQuery<'a> {
     pub limit: usize,
 }
 
+/// One page of the versions of a bucket: keys in order, each key's versions newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionQuery<'a> {
+    /// Only keys starting with this.
+    pub prefix: &'a str,
+    /// Start after this key: after all its versions when `after_version` is `None`, else after that version
+    /// of it (S3's `key-marker` and `version-id-marker`).
+    pub after_key: Option<&'a str>,
+    /// See `after_key`.
+    pub after_version: Option<&'a str>,
+    /// At most this many versions.
+    pub limit: usize,
+}
+
+/// One version in a version listing.
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    /// The version.
+    pub meta: Arc<ObjectMeta>,
+    /// Whether it is the newest version of its key.
+    pub is_latest: bool,
+}
+
+/// A multipart upload in progress: its id and what the object will be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    /// The upload id (ASCII letters and digits).
+    pub upload_id: String,
+    /// The object's metadata, but for size, ETag, version and checksum, which complete sets.
+    pub template: ObjectMeta,
+    /// When the upload was created.
+    pub initiated: SystemTime,
+    /// The checksum algorithm of the parts, if the upload asked for one.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartInfo {
+    /// The part number, 1 to 10,000.
+    pub part_number: u32,
+    /// The MD5 ETag of the part's bytes.
+    pub etag: ETag,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was uploaded.
+    pub last_modified: SystemTime,
+    /// Its checksum, when the upload has a checksum algorithm.
+    pub checksum: Option<Checksum>,
+}
+
 /// A place to keep buckets and objects. See the [module docs](self).
 ///
 /// Implementations must give: bucket operations that fail with `NoSuchBucket` / `BucketAlreadyOwnedByYou` /
-/// `BucketNotEmpty` as S3 does; atomic writes (an object is never seen half written); a check and the write it
-/// guards as one atomic step; and keys listed in UTF-8 binary order.
+/// `BucketNotEmpty` as S3 does (a bucket with any version of any key is not empty); atomic writes (an object
+/// is never seen half written); a check and the write it guards as one atomic step; keys listed in UTF-8
+/// binary order; `NoSuchKey` for a key without versions, `NoSuchVersion` for a missing version id and
+/// `NoSuchUpload` for a missing upload.
 #[async_trait]
 pub trait Backend: Send + Sync + Debug + 'static {
     /// A short name for errors and displays (`memory`, `fs`).
@@ -51,7 +133,7 @@ pub trait Backend: Send + Sync + Debug + 'static {
     /// Creates a bucket (name already validated).
     async fn create_bucket(&self, info: &BucketInfo) -> Result<()>;
 
-    /// Deletes an empty bucket.
+    /// Deletes an empty bucket (multipart uploads in progress are discarded with it).
     async fn delete_bucket(&self, bucket: &str) -> Result<()>;
 
     /// Describes one bucket.
@@ -60,18 +142,32 @@ pub trait Backend: Send + Sync + Debug + 'static {
     /// All buckets, in any order.
     async fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
 
-    /// The metadata of the object at `key`.
-    async fn head(&self, bucket: &str, key: &str) -> Result<Arc<ObjectMeta>>;
+    /// A bucket's configuration.
+    async fn bucket_config(&self, bucket: &str) -> Result<Arc<BucketConfig>>;
 
-    /// The object at `key` (or the part of it the plan chooses) with its metadata.
+    /// Changes a bucket's configuration atomically; returns the new one.
+    async fn update_bucket_config(
+        &self,
+        bucket: &str,
+        update: ConfigUpdate<'_>,
+    ) -> Result<Arc<BucketConfig>>;
+
+    /// The metadata of the newest version of `key` (`version: None`) or of that version, delete markers
+    /// included.
+    async fn head(&self, bucket: &str, key: &str, version: Option<&str>)
+    -> Result<Arc<ObjectMeta>>;
+
+    /// A version (or the part of it the plan chooses) with its metadata; as [`Backend::head`] for which.
     async fn get(
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         plan: ReadPlan<'_>,
     ) -> Result<(Arc<ObjectMeta>, Bytes)>;
 
-    /// Stores `data` under `meta.key`, replacing what is there, if `check` passes on the current object.
+    /// Stores `data` as the newest version of `meta.key`, replacing any version with `meta.version_id`, if
+    /// `check` passes. The backend sets `meta.seq`.
     async fn put(
         &self,
         bucket: &str,
@@ -80,67 +176,194 @@ pub trait Backend: Send + Sync + Debug + 'static {
         check: WriteCheck<'_>,
     ) -> Result<Arc<ObjectMeta>>;
 
-    /// Removes the object at `key` if `check` passes; returns what was removed (`None`: nothing was there).
-    async fn delete(
+    /// Removes one version if `check` passes; returns it (`None`: there was none with that id).
+    async fn delete_version(
         &self,
         bucket: &str,
         key: &str,
+        version_id: &str,
         check: WriteCheck<'_>,
     ) -> Result<Option<Arc<ObjectMeta>>>;
 
-    /// Up to `query.limit` objects in key order.
+    /// Changes the metadata of one version (the newest when `version` is `None`); returns the new metadata.
+    async fn update_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        update: MetaUpdate<'_>,
+    ) -> Result<Arc<ObjectMeta>>;
+
+    /// Up to `query.limit` keys in order whose newest version is not a delete marker, with that version.
     async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>>;
+
+    /// Up to `query.limit` versions, keys in order, each key's versions newest first.
+    async fn list_versions(
+        &self,
+        bucket: &str,
+        query: VersionQuery<'_>,
+    ) -> Result<Vec<VersionEntry>>;
+
+    /// Starts a multipart upload.
+    async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()>;
+
+    /// Stores a part of an upload, replacing a part with the same number.
+    async fn put_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        part: PartInfo,
+        data: Bytes,
+    ) -> Result<()>;
+
+    /// An upload and its parts in ascending part number.
+    async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)>;
+
+    /// The uploads in progress, in any order.
+    async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>>;
+
+    /// Assembles the named parts (each must exist with the given ETag, else `InvalidPart`) into the object
+    /// `meta` (the backend sets its size and `seq`), stored as [`Backend::put`] stores, if `check` passes;
+    /// then removes the upload. Atomic: the key shows the old object or the complete new one.
+    async fn complete_upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        meta: ObjectMeta,
+        parts: &[(u32, ETag)],
+        check: WriteCheck<'_>,
+    ) -> Result<Arc<ObjectMeta>>;
+
+    /// Discards an upload and its parts.
+    async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()>;
 }
 
-#[async_trait]
-impl<T: Backend + ?Sized> Backend for Arc<T> {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-    async fn create_bucket(&self, info: &BucketInfo) -> Result<()> {
-        (**self).create_bucket(info).await
-    }
-    async fn delete_bucket(&self, bucket: &str) -> Result<()> {
-        (**self).delete_bucket(bucket).await
-    }
-    async fn head_bucket(&self, bucket: &str) -> Result<BucketInfo> {
-        (**self).head_bucket(bucket).await
-    }
-    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        (**self).list_buckets().await
-    }
-    async fn head(&self, bucket: &str, key: &str) -> Result<Arc<ObjectMeta>> {
-        (**self).head(bucket, key).await
-    }
-    async fn get(
-        &self,
-        bucket: &str,
-        key: &str,
-        plan: ReadPlan<'_>,
-    ) -> Result<(Arc<ObjectMeta>, Bytes)> {
-        (**self).get(bucket, key, plan).await
-    }
-    async fn put(
-        &self,
-        bucket: &str,
-        meta: ObjectMeta,
-        data: Bytes,
-        check: WriteCheck<'_>,
-    ) -> Result<Arc<ObjectMeta>> {
-        (**self).put(bucket, meta, data, check).await
-    }
-    async fn delete(
-        &self,
-        bucket: &str,
-        key: &str,
-        check: WriteCheck<'_>,
-    ) -> Result<Option<Arc<ObjectMeta>>> {
-        (**self).delete(bucket, key, check).await
-    }
-    async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
-        (**self).list(bucket, query).await
-    }
+macro_rules! forward {
+    ($($t:tt)*) => {
+        #[async_trait]
+        impl<T: Backend + ?Sized> Backend for $($t)* {
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
+            async fn create_bucket(&self, info: &BucketInfo) -> Result<()> {
+                (**self).create_bucket(info).await
+            }
+            async fn delete_bucket(&self, bucket: &str) -> Result<()> {
+                (**self).delete_bucket(bucket).await
+            }
+            async fn head_bucket(&self, bucket: &str) -> Result<BucketInfo> {
+                (**self).head_bucket(bucket).await
+            }
+            async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+                (**self).list_buckets().await
+            }
+            async fn bucket_config(&self, bucket: &str) -> Result<Arc<BucketConfig>> {
+                (**self).bucket_config(bucket).await
+            }
+            async fn update_bucket_config(
+                &self,
+                bucket: &str,
+                update: ConfigUpdate<'_>,
+            ) -> Result<Arc<BucketConfig>> {
+                (**self).update_bucket_config(bucket, update).await
+            }
+            async fn head(
+                &self,
+                bucket: &str,
+                key: &str,
+                version: Option<&str>,
+            ) -> Result<Arc<ObjectMeta>> {
+                (**self).head(bucket, key, version).await
+            }
+            async fn get(
+                &self,
+                bucket: &str,
+                key: &str,
+                version: Option<&str>,
+                plan: ReadPlan<'_>,
+            ) -> Result<(Arc<ObjectMeta>, Bytes)> {
+                (**self).get(bucket, key, version, plan).await
+            }
+            async fn put(
+                &self,
+                bucket: &str,
+                meta: ObjectMeta,
+                data: Bytes,
+                check: WriteCheck<'_>,
+            ) -> Result<Arc<ObjectMeta>> {
+                (**self).put(bucket, meta, data, check).await
+            }
+            async fn delete_version(
+                &self,
+                bucket: &str,
+                key: &str,
+                version_id: &str,
+                check: WriteCheck<'_>,
+            ) -> Result<Option<Arc<ObjectMeta>>> {
+                (**self).delete_version(bucket, key, version_id, check).await
+            }
+            async fn update_version(
+                &self,
+                bucket: &str,
+                key: &str,
+                version: Option<&str>,
+                update: MetaUpdate<'_>,
+            ) -> Result<Arc<ObjectMeta>> {
+                (**self).update_version(bucket, key, version, update).await
+            }
+            async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
+                (**self).list(bucket, query).await
+            }
+            async fn list_versions(
+                &self,
+                bucket: &str,
+                query: VersionQuery<'_>,
+            ) -> Result<Vec<VersionEntry>> {
+                (**self).list_versions(bucket, query).await
+            }
+            async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()> {
+                (**self).create_upload(bucket, upload).await
+            }
+            async fn put_part(
+                &self,
+                bucket: &str,
+                upload_id: &str,
+                part: PartInfo,
+                data: Bytes,
+            ) -> Result<()> {
+                (**self).put_part(bucket, upload_id, part, data).await
+            }
+            async fn list_parts(
+                &self,
+                bucket: &str,
+                upload_id: &str,
+            ) -> Result<(Upload, Vec<PartInfo>)> {
+                (**self).list_parts(bucket, upload_id).await
+            }
+            async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
+                (**self).list_uploads(bucket).await
+            }
+            async fn complete_upload(
+                &self,
+                bucket: &str,
+                upload_id: &str,
+                meta: ObjectMeta,
+                parts: &[(u32, ETag)],
+                check: WriteCheck<'_>,
+            ) -> Result<Arc<ObjectMeta>> {
+                (**self)
+                    .complete_upload(bucket, upload_id, meta, parts, check)
+                    .await
+            }
+            async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
+                (**self).abort_upload(bucket, upload_id).await
+            }
+        }
+    };
 }
+
+forward!(Arc<T>);
+forward!(Box<T>);
 
 /// The lower bound of a listing: the later of `after` and the prefix itself.
 pub(crate) fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'a str> {
@@ -149,4 +372,59 @@ pub(crate) fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'
         Bound::Excluded(a) | Bound::Included(a) if a < prefix => Bound::Included(prefix),
         other => other,
     }
+}
+
+/// Where a version listing starts in the key space, and which versions of the first key it skips.
+pub(crate) fn version_start<'a>(query: &VersionQuery<'a>) -> Bound<&'a str> {
+    match (query.after_key, query.after_version) {
+        (None, _) => Bound::Included(query.prefix),
+        (Some(k), _) if k < query.prefix => Bound::Included(query.prefix),
+        (Some(k), None) => Bound::Excluded(k),
+        (Some(k), Some(_)) => Bound::Included(k),
+    }
+}
+
+/// The versions of one key a version listing returns, given the query (newest first in, newest first out).
+pub(crate) fn versions_after<'v>(
+    key: &str,
+    versions: &'v [Arc<ObjectMeta>],
+    query: &VersionQuery<'_>,
+) -> &'v [Arc<ObjectMeta>] {
+    match (query.after_key, query.after_version) {
+        (Some(k), Some(v)) if k == key => match versions.iter().position(|m| m.version_id == v) {
+            Some(i) => &versions[i + 1..],
+            // The marker version is gone: skip the key, as listing resumes after it.
+            None => &[],
+        },
+        _ => versions,
+    }
+}
+
+/// Validates a part list against the stored parts and returns them in order; `InvalidPart` names the part.
+pub(crate) fn pick_parts<'p>(
+    bucket: &str,
+    upload: &Upload,
+    stored: &'p std::collections::BTreeMap<u32, PartInfo>,
+    wanted: &[(u32, ETag)],
+) -> Result<Vec<&'p PartInfo>> {
+    wanted
+        .iter()
+        .map(|(n, etag)| {
+            let invalid = |reason: &str| crate::Error::InvalidPart {
+                bucket: bucket.to_string(),
+                key: upload.template.key.clone(),
+                upload_id: upload.upload_id.clone(),
+                part_number: *n,
+                reason: reason.to_string(),
+            };
+            match stored.get(n) {
+                None => Err(invalid("the part was not uploaded")),
+                Some(p) if p.etag != *etag => Err(invalid(&format!(
+                    "ETag {} does not match the uploaded part's {}",
+                    etag, p.etag
+                ))),
+                Some(p) => Ok(p),
+            }
+        })
+        .collect()
 }
