@@ -838,7 +838,18 @@ impl edgecache::Tier for NullTier {
     }
 }
 
-async fn run_test(test: &Value, n: usize, store_nothing: bool) -> Result<(), Failure> {
+/// The tiers an edge under test gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tiers {
+    /// The default: one memory tier.
+    Memory,
+    /// A disk tier only, so every stored response round-trips through a file.
+    Disk,
+    /// The negative control: a tier that stores nothing.
+    Nothing,
+}
+
+async fn run_test(test: &Value, n: usize, tiers: Tiers) -> Result<(), Failure> {
     let requests: Arc<Vec<Value>> =
         Arc::new(test["requests"].as_array().cloned().unwrap_or_default());
     let token = format!("{:08x}-0000-4000-8000-{:012x}", n, n * 7919);
@@ -853,8 +864,16 @@ async fn run_test(test: &Value, n: usize, store_nothing: bool) -> Result<(), Fai
     let mut builder = Edge::builder(origin)
         .with_clock(manual.clock())
         .with_origin_timeout(None);
-    if store_nothing {
-        builder = builder.with_tier(NullTier);
+    let dir = tempfile::tempdir().expect("tempdir");
+    match tiers {
+        Tiers::Memory => {}
+        Tiers::Disk => {
+            let disk = edgecache::tier::DiskTier::open(dir.path(), Default::default())
+                .await
+                .expect("disk tier");
+            builder = builder.with_tier(disk);
+        }
+        Tiers::Nothing => builder = builder.with_tier(NullTier),
     }
     let edge = builder.build().expect("edge builds");
     let mut responses: Vec<Response<Bytes>> = Vec::new();
@@ -884,7 +903,7 @@ async fn run_test(test: &Value, n: usize, store_nothing: bool) -> Result<(), Fai
 type Scores = BTreeMap<&'static str, (usize, usize)>;
 
 /// Runs every applicable test; returns the scores per kind and each test's result.
-async fn run_suite(store_nothing: bool, verbose: bool) -> (Scores, BTreeMap<String, Value>) {
+async fn run_suite(tiers: Tiers, verbose: bool) -> (Scores, BTreeMap<String, Value>) {
     let path = shared_dir().join("conformance/http-cache-tests/suite.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
@@ -904,7 +923,7 @@ async fn run_suite(store_nothing: bool, verbose: bool) -> (Scores, BTreeMap<Stri
                 Some("check") => "check",
                 _ => "required",
             };
-            let outcome = run_test(test, n, store_nothing).await;
+            let outcome = run_test(test, n, tiers).await;
             let slot = score.entry(kind).or_default();
             slot.1 += 1;
             match outcome {
@@ -927,7 +946,7 @@ async fn run_suite(store_nothing: bool, verbose: bool) -> (Scores, BTreeMap<Stri
 #[tokio::test]
 async fn http_cache_tests_suite() {
     let verbose = std::env::var_os("HTTP_CACHE_TESTS_VERBOSE").is_some();
-    let (score, results) = run_suite(false, verbose).await;
+    let (score, results) = run_suite(Tiers::Memory, verbose).await;
     let get = |k: &str| score.get(k).copied().unwrap_or_default();
     let (rp, rt) = get("required");
     let (op, ot) = get("optimal");
@@ -954,7 +973,7 @@ async fn http_cache_tests_suite() {
 /// needs a cache hit, so the replay's checks discriminate.
 #[tokio::test]
 async fn the_replay_fails_an_edge_that_stores_nothing() {
-    let (score, results) = run_suite(true, false).await;
+    let (score, results) = run_suite(Tiers::Nothing, false).await;
     let (rp, _) = score["required"];
     let (op, _) = score["optimal"];
     assert!(
@@ -978,4 +997,22 @@ async fn the_replay_fails_an_edge_that_stores_nothing() {
         );
     }
     println!("http-cache-tests (no storage): required {rp}/160 optimal {op}/105");
+}
+
+/// The same replay with a disk tier as the only tier: every stored response goes through a file and back,
+/// and the results are the memory tier's, test by test.
+#[tokio::test]
+async fn the_replay_scores_the_same_through_the_disk_tier() {
+    let (_, memory) = run_suite(Tiers::Memory, false).await;
+    let (score, disk) = run_suite(Tiers::Disk, false).await;
+    let differing: Vec<_> = memory
+        .iter()
+        .filter(|(id, r)| disk.get(*id) != Some(r))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "results differ through the disk tier: {differing:?}"
+    );
+    assert!(score["required"].0 >= REQUIRED_FLOOR);
 }
