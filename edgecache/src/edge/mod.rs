@@ -1222,15 +1222,19 @@ fn apply_client_conditionals(
     if response.status() != StatusCode::OK {
         return response;
     }
-    let not_modified = if let Some(inm) = req_headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
+    // entity tags may hold obs-text: compare bytes (as Latin-1 text), not only visible ASCII
+    let text = |v: &HeaderValue| {
+        v.as_bytes()
+            .iter()
+            .map(|b| char::from(*b))
+            .collect::<String>()
+    };
+    let not_modified = if let Some(inm) = req_headers.get(header::IF_NONE_MATCH).map(text) {
         response
             .headers()
             .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|etag| etag_list_matches(inm, etag))
+            .map(text)
+            .is_some_and(|etag| etag_list_matches(&inm, &etag))
     } else if let Some(ims) = req_headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
