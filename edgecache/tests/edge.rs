@@ -197,6 +197,45 @@ async fn an_origin_error_reaches_every_waiter() {
     assert_eq!(edge.metrics().origin_errors, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_on_a_failed_revalidation_are_served_stale_without_asking_the_origin_again() {
+    let gate = Arc::new(Semaphore::new(1)); // the first fetch goes through, the second waits
+    let (origin, count, _) = scripted(
+        Arc::new(|n, req| match n {
+            1 => ok("max-age=1, stale-if-error=600", "kept".into()),
+            _ => Err(Error::origin(req.uri().to_string(), "down")),
+        }),
+        Some(gate.clone()),
+    );
+    let manual = ManualClock::new();
+    let edge = Edge::builder(origin)
+        .with_clock(manual.clock())
+        .with_origin_timeout(None)
+        .build()
+        .unwrap();
+    edge.handle(get("/sie-many")).await.unwrap();
+    manual.advance(Duration::from_secs(10));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let edge = edge.clone();
+            tokio::spawn(async move { edge.handle(get("/sie-many")).await })
+        })
+        .collect();
+    while edge.metrics().coalesced < 19 {
+        tokio::task::yield_now().await;
+    }
+    gate.add_permits(1);
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().body(), "kept");
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "one failed revalidation for twenty requests"
+    );
+    assert_eq!(edge.metrics().stale_served, 20);
+}
+
 #[tokio::test]
 async fn age_revalidation_and_a_304_that_refreshes_headers() {
     let (origin, count, seen) = scripted(

@@ -458,7 +458,7 @@ impl Edge {
             return Ok(simple_response(StatusCode::GATEWAY_TIMEOUT));
         }
         if method == Method::HEAD {
-            return self.fetch(&key, request, stored).await;
+            return self.fetch(&key, request, stored, &mut None).await;
         }
         self.fetch_coalesced(&key, request, stored).await
     }
@@ -637,10 +637,11 @@ impl Edge {
         let edge = self.clone();
         let key = key.to_string();
         let task = handle.spawn(async move {
-            let out = edge.fetch(&key, copy, Some(hit)).await;
-            leader.finish(match out {
-                Ok(_) => Outcome::Done,
-                Err(e) => Outcome::Failed(e),
+            let mut failure = None;
+            let _ = edge.fetch(&key, copy, Some(hit), &mut failure).await;
+            leader.finish(match failure {
+                Some(e) => Outcome::Failed(e),
+                None => Outcome::Done,
             });
         });
         let mut background = self.inner.background.lock();
@@ -656,10 +657,12 @@ impl Edge {
     ) -> Result<Response<Bytes>> {
         match self.inner.flights.join(key) {
             Role::Leader(leader) => {
-                let out = self.fetch(key, request, stored).await;
-                leader.finish(match &out {
-                    Ok(_) => Outcome::Done,
-                    Err(e) => Outcome::Failed(e.clone()),
+                // an origin failure reaches the waiters even when this request is answered stale
+                let mut failure = None;
+                let out = self.fetch(key, request, stored, &mut failure).await;
+                leader.finish(match failure {
+                    Some(e) => Outcome::Failed(e),
+                    None => Outcome::Done,
                 });
                 out
             }
@@ -689,10 +692,10 @@ impl Edge {
                                 return Ok(self.serve_stored(&hit.entry, &request, true));
                             }
                         }
-                        self.fetch(key, request, again.or(stored)).await
+                        self.fetch(key, request, again.or(stored), &mut None).await
                     }
                     // the leader gave up, or we waited long enough: fetch ourselves
-                    _ => self.fetch(key, request, stored).await,
+                    _ => self.fetch(key, request, stored, &mut None).await,
                 }
             }
         }
@@ -726,6 +729,7 @@ impl Edge {
         key: &str,
         request: Request<Bytes>,
         stored: Option<Hit>,
+        origin_failure: &mut Option<Error>,
     ) -> Result<Response<Bytes>> {
         if stored.is_none() {
             Counters::add(&self.inner.counters.misses, 1);
@@ -769,6 +773,7 @@ impl Edge {
         let response = match result {
             Ok(r) => r,
             Err(e) => {
+                *origin_failure = Some(e.clone());
                 if let Some(hit) = &stored {
                     if self.stale_if_error(&hit.entry, &parts.headers) {
                         Counters::add(&self.inner.counters.stale_served, 1);
