@@ -271,4 +271,18 @@ mod tests {
         h.insert("cdn-cache-control", "max-age=10, &&".parse().unwrap());
         assert!(parse_cdn(&h).is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn directive_parsing_never_panics(text in "\\PC{0,60}", delta in "[0-9a-z.\\-]{0,25}") {
+            let d = Directives::parse(&text);
+            let _ = (d.seconds("max-age"), d.has("no-cache"), d.get("private"));
+            let _ = parse_delta(&delta);
+            let mut h = HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&text) {
+                h.insert("cdn-cache-control", v);
+            }
+            let _ = parse_cdn(&h);
+        }
+    }
 }

@@ -399,4 +399,13 @@ mod tests {
             Duration::from_secs(100)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_date_round_trips_and_never_panics(secs in 0u64..8_000_000_000, junk in "\\PC{0,40}") {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            proptest::prop_assert_eq!(parse_date(&httpdate::fmt_http_date(t)), Some(t));
+            let _ = parse_date(&junk);
+        }
+    }
 }

@@ -600,4 +600,17 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(mut bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = decode(&bytes);
+            // with a valid frame around garbage, the payload decoder runs too
+            let mut framed = MAGIC.to_vec();
+            framed.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
+            framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            framed.append(&mut bytes);
+            let _ = decode(&framed);
+        }
+    }
 }
