@@ -392,6 +392,48 @@ async fn vary_keeps_variants_apart() {
 }
 
 #[tokio::test]
+async fn a_language_variant_is_reused_when_it_is_the_most_preferred_language() {
+    let (origin, count, _) = scripted(
+        Arc::new(|_, _| {
+            Ok(Response::builder()
+                .header("cache-control", "max-age=600")
+                .header("vary", "Accept-Language")
+                .header("content-language", "de")
+                .body(Bytes::from("Hallo"))
+                .unwrap())
+        }),
+        None,
+    );
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    edge.handle(get_with("/l", "accept-language", "en, de"))
+        .await
+        .unwrap();
+    edge.handle(get_with("/l", "accept-language", "fr;q=0.5, de;q=1.0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "de is the most preferred: the stored de variant serves"
+    );
+    edge.handle(get_with("/l", "accept-language", "fr, de;q=0.9"))
+        .await
+        .unwrap();
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "fr is preferred: the origin decides"
+    );
+    edge.handle(get_with("/l", "accept-language", "fr, DE"))
+        .await
+        .unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 3, "a tie: the origin decides");
+}
+
+#[tokio::test]
 async fn unsafe_methods_invalidate_the_url_and_its_location() {
     let (origin, count, _) = scripted(
         Arc::new(|n, req| {

@@ -284,6 +284,58 @@ fn vary_matches(entry: &Entry, headers: &HeaderMap) -> bool {
         .all(|(name, stored)| vary_value(headers, name.as_str()) == *stored)
 }
 
+/// Whether a response that varies only on `Accept-Language` and is in one language (`Content-Language`) is
+/// what the origin would choose for this request too: that language is the request's single most preferred
+/// one (highest `q`), so an origin that has it serves it.
+fn language_negotiation_matches(entry: &Entry, headers: &HeaderMap) -> bool {
+    let [(name, _)] = entry.vary.as_slice() else {
+        return false;
+    };
+    if name != header::ACCEPT_LANGUAGE {
+        return false;
+    }
+    let Some(language) = entry
+        .headers
+        .get(header::CONTENT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    if language.contains(',') {
+        return false;
+    }
+    let Some(accept) = vary_value(headers, "accept-language") else {
+        return false;
+    };
+    let Ok(accept) = accept.to_str() else {
+        return false;
+    };
+    let mut best: Option<(u32, &str)> = None;
+    let mut tie = false;
+    for member in accept.split(',') {
+        let mut parts = member.split(';');
+        let tag = parts.next().unwrap_or("").trim();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1000), |q| {
+                q.parse::<f32>()
+                    .ok()
+                    .filter(|q| (0.0..=1.0).contains(q))
+                    .map(|q| (q * 1000.0) as u32)
+            });
+        let Some(q) = q else { return false };
+        match best {
+            Some((b, _)) if q < b => {}
+            Some((b, _)) if q == b => tie = true,
+            _ => {
+                best = Some((q, tag));
+                tie = false;
+            }
+        }
+    }
+    matches!(best, Some((q, tag)) if q > 0 && !tie && tag != "*" && tag.eq_ignore_ascii_case(language.trim()))
+}
+
 fn secondary_key(primary: &str, names: &[HeaderName], headers: &HeaderMap) -> String {
     let mut key = format!("{primary}\u{0}");
     for name in names {
@@ -546,7 +598,9 @@ impl Edge {
             let Ok(Some(primary)) = tier.get(key).await else {
                 continue;
             };
-            let found = if vary_matches(&primary, req_headers) {
+            let found = if vary_matches(&primary, req_headers)
+                || language_negotiation_matches(&primary, req_headers)
+            {
                 Some((key.to_string(), primary.clone()))
             } else {
                 let names: Vec<HeaderName> = primary.vary.iter().map(|(n, _)| n.clone()).collect();
