@@ -743,6 +743,62 @@ async fn ranges_are_served_from_stored_complete_and_partial_responses() {
 }
 
 #[tokio::test]
+async fn a_stored_prefix_is_completed_with_a_range_request_for_the_rest() {
+    const FULL: &str = "0123456789";
+    let (origin, count, seen) = scripted(
+        Arc::new(|_, req| {
+            let b = Response::builder()
+                .header("cache-control", "max-age=600")
+                .header("etag", "\"s\"");
+            let range = req
+                .headers()
+                .get("range")
+                .map(|v| v.to_str().unwrap().to_string());
+            let (from, to) = match range.as_deref() {
+                Some("bytes=0-3") => (0, 3),
+                Some("bytes=4-") => (4, 9),
+                _ => return Ok(b.body(Bytes::from(FULL)).unwrap()),
+            };
+            Ok(b.status(206)
+                .header("content-range", format!("bytes {from}-{to}/10"))
+                .body(Bytes::from(&FULL[from..=to]))
+                .unwrap())
+        }),
+        None,
+    );
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    let part = edge
+        .handle(get_with("/big", "range", "bytes=0-3"))
+        .await
+        .unwrap();
+    assert_eq!(part.body(), "0123");
+    let full = edge.handle(get("/big")).await.unwrap();
+    assert_eq!(
+        (full.status(), full.body().as_ref()),
+        (StatusCode::OK, FULL.as_bytes())
+    );
+    assert!(!full.headers().contains_key("content-range"));
+    {
+        let seen = seen.lock();
+        let (_, _, headers) = &seen.requests[1];
+        assert_eq!(
+            headers["range"], "bytes=4-",
+            "only the missing bytes were asked for"
+        );
+        assert_eq!(headers["if-range"], "\"s\"");
+    }
+    assert_eq!(edge.handle(get("/big")).await.unwrap().body(), FULL);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "the combined response is stored"
+    );
+}
+
+#[tokio::test]
 async fn a_post_response_with_its_own_content_location_answers_later_gets() {
     let (origin, count, _) = scripted(
         Arc::new(|n, req| {
