@@ -7,6 +7,23 @@
 //! ([coalescing](EdgeOptions::coalesce_timeout)). Responses the origin sends are stored in every tier when
 //! RFC 9111 allows. Other methods go to the origin, and a successful unsafe one invalidates the stored
 //! responses for its URL and for its `Location` and `Content-Location`.
+//!
+//! What the edge implements, beyond the basics:
+//! - freshness from `CDN-Cache-Control` (RFC 9213, preferred when valid), `s-maxage`, `max-age`, `Expires`
+//!   (the three HTTP date formats, strictly) and heuristics (10% of the time since `Last-Modified`, capped);
+//!   `Age` by RFC 9111 section 4.2.3 on every response served from cache;
+//! - `no-store`, `no-cache` (also qualified: the named fields are not served unvalidated), `private`,
+//!   `must-revalidate`, `proxy-revalidate`, `must-understand`, `only-if-cached`, `min-fresh`, `max-stale`,
+//!   request `max-age`, `Pragma: no-cache`, `Authorization`;
+//! - `Vary` (a variant per combination of the named request fields; negotiation fields compared without case
+//!   and order; an `Accept-Language` variant reused when its language is the request's first choice);
+//! - revalidation with `If-None-Match` / `If-Modified-Since`; a `304` (or a `200` to `HEAD`) updates the
+//!   stored fields; the client's own conditionals are answered from cache;
+//! - byte ranges: one range served from a complete stored response, stored `206` parts serve the ranges they
+//!   hold, and a stored prefix is completed with a range request for the rest;
+//! - a `POST` response whose `Content-Location` is its own URL answers later `GET`s (RFC 9110 section 9.3.3);
+//! - interim (`1xx`) responses are passed on with a fetched response ([`crate::origin::Interim`]), never
+//!   stored.
 
 mod coalesce;
 mod directives;
