@@ -424,7 +424,12 @@ impl Tier for DiskTier {
         let bytes = match read {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.drop_corrupt(key, meta.file, false);
+                // gone: forget it, unless a concurrent insert has just put a new file in place
+                let mut index = self.index.lock();
+                let path = self.root.join(file_name(meta.file));
+                if index.entries.peek(key).is_some_and(|m| m.file == meta.file) && !path.exists() {
+                    index.remove_key(key);
+                }
                 return Ok(None);
             }
             Err(e) => {
