@@ -390,8 +390,11 @@ impl Edge {
         }
     }
 
-    /// The cache key of a request: the authority (from the URI or the `Host` field) followed by the path and
-    /// query. `GET` and `HEAD` share it.
+    /// The cache key of a request: the authority (from the URI or the `Host` field, lowercased) followed by the
+    /// path and query, e.g. `example.com/a?b=1`. The method is not part of it: only responses to `GET` (and a
+    /// `POST` naming its own URL in `Content-Location`) are stored, and `HEAD` is answered from them. `Vary`
+    /// variants are stored under this key followed by a NUL and the selecting field values, so a purge of the
+    /// key or a prefix reaches them too.
     pub fn cache_key<B>(request: &Request<B>) -> String {
         let uri = request.uri();
         let authority = match uri.authority() {
