@@ -180,16 +180,15 @@ impl Bucket {
             Versioning::Unversioned | Versioning::Suspended => NULL_VERSION.to_string(),
         };
         match &config.object_lock {
-            Some(lock) => {
-                if meta.retention.is_none() && !meta.is_delete_marker {
-                    if let Some(d) = &lock.default_retention {
-                        meta.retention = Some(Retention {
-                            mode: d.mode,
-                            retain_until: meta.last_modified + d.period,
-                        });
-                    }
+            Some(lock) if meta.retention.is_none() && !meta.is_delete_marker => {
+                if let Some(d) = &lock.default_retention {
+                    meta.retention = Some(Retention {
+                        mode: d.mode,
+                        retain_until: meta.last_modified + d.period,
+                    });
                 }
             }
+            Some(_) => {}
             None if meta.retention.is_some() || meta.legal_hold => {
                 return Err(Error::InvalidRequest {
                     bucket: self.name.to_string(),
@@ -558,6 +557,18 @@ impl Bucket {
                 None => return Ok(all),
             }
         }
+    }
+}
+
+/// Object lock's check on the version a write replaces or removes, without bypass.
+pub(crate) fn check_removable_now(
+    bucket: &str,
+    target: Option<&ObjectMeta>,
+    now: std::time::SystemTime,
+) -> Result<()> {
+    match target {
+        Some(t) => check_removable(bucket, t, now, false),
+        None => Ok(()),
     }
 }
 

@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             buckets, bucket_names, put_get_head, metadata, keys, key_limits, ranges, conditional_reads,
             conditional_writes, create_only_race, delete, delete_many, copy, list_basics, list_delimiter,
-            list_pagination, list_order, limits, missing_bucket, versioning, versioning_suspended);
+            list_pagination, list_order, limits, missing_bucket, versioning, versioning_suspended,
+            multipart);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1311,4 +1312,251 @@ pub async fn versioning_suspended(store: &Store, _clock: &ManualClock) {
     )
     .await
     .unwrap();
+}
+
+/// The S3 multipart ETag of `parts`, computed here from the bytes, independently of the store: the MD5 of
+/// the concatenated binary MD5s of the parts, then `-N`.
+fn expected_multipart_etag(parts: &[&[u8]]) -> String {
+    use md5::{Digest, Md5};
+    let mut cat = Vec::new();
+    for p in parts {
+        cat.extend_from_slice(&Md5::digest(p));
+    }
+    format!("\"{}-{}\"", hex::encode(Md5::digest(&cat)), parts.len())
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed)) as u8
+        })
+        .collect()
+}
+
+/// Multipart uploads: parts in any order, listing, S3's checks at complete, the `-N` ETag, invisibility until
+/// complete, conditional complete, abort.
+pub async fn multipart(store: &Store, clock: &ManualClock) {
+    use crate::{CompletedPart, MIN_PART_SIZE, MultipartOptions};
+    let b = store.create_bucket("mpu").await.unwrap();
+    let created = clock.clock().now();
+    let up = b
+        .create_multipart_upload(
+            "big",
+            MultipartOptions {
+                attributes: ObjectAttributes::default().with_content_type("video/mp4"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(crate::valid_version_id(&up.upload_id));
+    let id = up.upload_id.as_str();
+    let p1 = pattern(MIN_PART_SIZE as usize, 1);
+    let p2 = pattern(MIN_PART_SIZE as usize + 7, 2);
+    let p3 = b"the tail".to_vec();
+    clock.advance(Duration::from_secs(10));
+    // Out of order, and part 2 uploaded twice (the second replaces the first).
+    let i3 = b.upload_part("big", id, 3, p3.clone(), None).await.unwrap();
+    b.upload_part("big", id, 2, "replaced", None).await.unwrap();
+    let i2 = b.upload_part("big", id, 2, p2.clone(), None).await.unwrap();
+    let i1 = b.upload_part("big", id, 1, p1.clone(), None).await.unwrap();
+    assert_eq!(i1.etag, ETag::of(&p1));
+    let listed = b.list_parts("big", id).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.part_number, p.size))
+            .collect::<Vec<_>>(),
+        [(1, p1.len() as u64), (2, p2.len() as u64), (3, 8)]
+    );
+    assert_eq!(listed[1].etag, ETag::of(&p2));
+    let uploads = b.list_multipart_uploads("").await.unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(
+        (
+            uploads[0].upload_id.as_str(),
+            uploads[0].template.key.as_str()
+        ),
+        (id, "big")
+    );
+    // Invisible until complete.
+    assert_eq!(code(b.get("big").await), "NoSuchKey");
+    assert!(b.list_all("").await.unwrap().is_empty());
+
+    // Part numbers and uploads S3 refuses.
+    for n in [0, 10_001] {
+        assert_eq!(
+            code(b.upload_part("big", id, n, "x", None).await),
+            "InvalidArgument"
+        );
+    }
+    assert_eq!(
+        code(b.upload_part("big", "nosuchupload", 1, "x", None).await),
+        "NoSuchUpload"
+    );
+    assert_eq!(
+        code(b.upload_part("other", id, 1, "x", None).await),
+        "NoSuchUpload"
+    );
+    assert_eq!(code(b.list_parts("big", "../../x").await), "NoSuchUpload");
+
+    let part = |n: u32, etag: &ETag| CompletedPart {
+        part_number: n,
+        etag: etag.clone(),
+    };
+    let none = Conditions::default();
+    let all = [part(1, &i1.etag), part(2, &i2.etag), part(3, &i3.etag)];
+    let err = b
+        .complete_multipart_upload("big", id, &[part(2, &i2.etag), part(1, &i1.etag)], &none)
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("InvalidPartOrder", 400));
+    let err = b
+        .complete_multipart_upload("big", id, &[part(1, &i1.etag), part(1, &i1.etag)], &none)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidPartOrder");
+    let err = b
+        .complete_multipart_upload("big", id, &[part(1, &i2.etag), part(3, &i3.etag)], &none)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidPart");
+    assert!(err.to_string().contains("part 1"), "{err}");
+    assert_eq!(
+        code(
+            b.complete_multipart_upload("big", id, &[part(4, &i3.etag)], &none)
+                .await
+        ),
+        "InvalidPart"
+    );
+    let err = b
+        .complete_multipart_upload("big", id, &[part(3, &i3.etag), part(4, &i3.etag)], &none)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "InvalidPart");
+    // A small part that is not the last.
+    let up2 = b
+        .create_multipart_upload("small", MultipartOptions::default())
+        .await
+        .unwrap();
+    let s1 = b
+        .upload_part("small", &up2.upload_id, 1, "tiny", None)
+        .await
+        .unwrap();
+    let s2 = b
+        .upload_part("small", &up2.upload_id, 2, "tiny", None)
+        .await
+        .unwrap();
+    let err = b
+        .complete_multipart_upload(
+            "small",
+            &up2.upload_id,
+            &[part(1, &s1.etag), part(2, &s2.etag)],
+            &none,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("EntityTooSmall", 400));
+    assert!(
+        matches!(err, Error::EntityTooSmall { part_number: 1, size: 4, min, .. } if min == MIN_PART_SIZE)
+    );
+    // One small part alone is fine (it is the last).
+    let one = b
+        .complete_multipart_upload("small", &up2.upload_id, &[part(2, &s2.etag)], &none)
+        .await
+        .unwrap();
+    assert_eq!(one.etag.as_str(), expected_multipart_etag(&[b"tiny"]));
+
+    // Conditional complete: If-None-Match * fails on an existing key and keeps the upload.
+    b.put("big", "old").await.unwrap();
+    let create_only = Conditions::default().if_none_match("*");
+    assert_eq!(
+        code(
+            b.complete_multipart_upload("big", id, &all, &create_only)
+                .await
+        ),
+        "PreconditionFailed"
+    );
+    assert_eq!(&b.get("big").await.unwrap().body[..], b"old");
+    b.delete("big").await.unwrap();
+    let meta = b
+        .complete_multipart_upload("big", id, &all, &create_only)
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.etag.as_str(),
+        expected_multipart_etag(&[&p1, &p2, &p3])
+    );
+    assert_eq!(meta.size, (p1.len() + p2.len() + p3.len()) as u64);
+    assert_eq!(meta.parts_count, Some(3));
+    assert_eq!(
+        meta.last_modified, created,
+        "S3 dates a multipart object at its creation"
+    );
+    assert_eq!(meta.attributes.content_type.as_deref(), Some("video/mp4"));
+    let got = b.get("big").await.unwrap();
+    let mut whole = p1.clone();
+    whole.extend_from_slice(&p2);
+    whole.extend_from_slice(&p3);
+    assert!(
+        got.body[..] == whole[..],
+        "the object is the parts in order"
+    );
+    assert_eq!(got.meta.etag, meta.etag);
+    assert_eq!(b.list_all("").await.unwrap().len(), 2);
+    // The upload is gone.
+    assert_eq!(code(b.list_parts("big", id).await), "NoSuchUpload");
+    assert_eq!(
+        code(b.complete_multipart_upload("big", id, &all, &none).await),
+        "NoSuchUpload"
+    );
+    assert!(b.list_multipart_uploads("").await.unwrap().is_empty());
+    // A copy of a multipart object is one object again.
+    let c = b.copy("big", "big-copy").await.unwrap();
+    assert_eq!(c.etag, ETag::of(&whole));
+
+    // Abort.
+    let up3 = b
+        .create_multipart_upload("gone", MultipartOptions::default())
+        .await
+        .unwrap();
+    b.upload_part("gone", &up3.upload_id, 1, "x", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(b.abort_multipart_upload("other", &up3.upload_id).await),
+        "NoSuchUpload"
+    );
+    b.abort_multipart_upload("gone", &up3.upload_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(b.upload_part("gone", &up3.upload_id, 2, "x", None).await),
+        "NoSuchUpload"
+    );
+    assert_eq!(
+        code(b.abort_multipart_upload("gone", &up3.upload_id).await),
+        "NoSuchUpload"
+    );
+    assert_eq!(code(b.get("gone").await), "NoSuchKey");
+
+    // In a versioned bucket a complete adds a version.
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    let up4 = b
+        .create_multipart_upload("big", MultipartOptions::default())
+        .await
+        .unwrap();
+    let q = b
+        .upload_part("big", &up4.upload_id, 1, "v2", None)
+        .await
+        .unwrap();
+    let v = b
+        .complete_multipart_upload("big", &up4.upload_id, &[part(1, &q.etag)], &none)
+        .await
+        .unwrap();
+    assert_ne!(v.version_id, "null");
+    assert_eq!(&b.get("big").await.unwrap().body[..], b"v2");
+    assert!(b.get_version("big", "null").await.unwrap().body[..] == whole[..]);
 }

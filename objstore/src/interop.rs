@@ -13,12 +13,13 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{
     Attribute, AttributeValue, Attributes, CopyMode, CopyOptions as OsCopyOptions,
-    GetOptions as OsGetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload,
-    ObjectMeta as OsMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions as OsPutOptions,
-    PutPayload, PutResult, UploadPart,
+    GetOptions as OsGetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartId,
+    MultipartUpload, ObjectMeta as OsMeta, ObjectStore, PutMode, PutMultipartOptions,
+    PutOptions as OsPutOptions, PutPayload, PutResult, UploadPart,
 };
 
 use crate::bucket::Bucket;
@@ -517,5 +518,94 @@ impl MultipartUpload for BufferedUpload {
     async fn abort(&mut self) -> object_store::Result<()> {
         self.parts.clear();
         Ok(())
+    }
+}
+
+/// S3-style multipart uploads: `put_part`'s index `i` is part number `i + 1`, a [`PartId`] carries the
+/// part's ETag. A complete with no parts (which S3 refuses) aborts the upload and stores an empty object, as
+/// `object_store`'s contract asks.
+#[async_trait]
+impl MultipartStore for Bucket {
+    async fn create_multipart(&self, path: &Path) -> object_store::Result<MultipartId> {
+        self.create_multipart_opts(path, PutMultipartOptions::default())
+            .await
+    }
+
+    async fn create_multipart_opts(
+        &self,
+        path: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<MultipartId> {
+        let attributes = from_attributes(&opts.attributes)?;
+        let upload = self
+            .create_multipart_upload(
+                path.as_ref(),
+                crate::multipart::MultipartOptions {
+                    attributes,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| os_error(e, path.as_ref()))?;
+        Ok(upload.upload_id)
+    }
+
+    async fn put_part(
+        &self,
+        path: &Path,
+        id: &MultipartId,
+        part_idx: usize,
+        data: PutPayload,
+    ) -> object_store::Result<PartId> {
+        let number = u32::try_from(part_idx + 1).unwrap_or(u32::MAX);
+        let part = self
+            .upload_part(path.as_ref(), id, number, payload_bytes(data), None)
+            .await
+            .map_err(|e| os_error(e, path.as_ref()))?;
+        Ok(PartId {
+            content_id: format!("{}:{}", part.part_number, part.etag.unquoted()),
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        path: &Path,
+        id: &MultipartId,
+        parts: Vec<PartId>,
+    ) -> object_store::Result<PutResult> {
+        let key = path.as_ref();
+        if parts.is_empty() {
+            self.abort_multipart_upload(key, id)
+                .await
+                .map_err(|e| os_error(e, key))?;
+            return self
+                .os_put(path, Bytes::new(), OsPutOptions::default())
+                .await;
+        }
+        let parts = parts
+            .iter()
+            .map(|p| {
+                let (n, etag) = p.content_id.split_once(':').unwrap_or(("0", ""));
+                crate::multipart::CompletedPart {
+                    part_number: n.parse().unwrap_or(0),
+                    etag: crate::etag::ETag::parse(etag),
+                }
+            })
+            .collect::<Vec<_>>();
+        let meta = self
+            .complete_multipart_upload(key, id, &parts, &Conditions::default())
+            .await
+            .map_err(|e| os_error(e, key))?;
+        Ok(PutResult {
+            e_tag: Some(meta.etag.as_str().to_string()),
+            version: None,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn abort_multipart(&self, path: &Path, id: &MultipartId) -> object_store::Result<()> {
+        self.abort_multipart_upload(path.as_ref(), id)
+            .await
+            .map_err(|e| os_error(e, path.as_ref()))
     }
 }

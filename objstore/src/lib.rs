@@ -51,6 +51,7 @@ mod interop;
 mod list;
 mod lock;
 mod meta;
+mod multipart;
 mod names;
 mod options;
 mod range;
@@ -78,6 +79,9 @@ pub use list::{ListOptions, ListPage, MAX_KEYS};
 pub use lock::{DefaultRetention, ObjectLockConfig, Retention, RetentionMode};
 pub use meta::{
     BucketInfo, DEFAULT_CONTENT_TYPE, MAX_USER_METADATA, NULL_VERSION, ObjectAttributes, ObjectMeta,
+};
+pub use multipart::{
+    CompletedPart, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, MultipartOptions, multipart_etag,
 };
 pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};

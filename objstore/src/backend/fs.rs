@@ -1283,6 +1283,10 @@ mod tests {
         list_with_offset_exclusivity(&bucket).await;
         multipart_out_of_order(&bucket).await;
         list_paginated(&bucket, &bucket).await;
+        object_store::integration::multipart(&bucket, &bucket).await;
+        multipart_with_opts(&bucket, &bucket).await;
+        multipart_put_part_out_of_order(&bucket, &bucket).await;
+        multipart_race_condition(&bucket, true).await;
     }
 
     #[tokio::test]

@@ -590,12 +590,9 @@ mod tests {
 
     /// `object_store`'s own conformance suite against a memory-backed bucket.
     ///
-    /// Run: every function of `object_store::integration` 0.14.2 that needs no more than `ObjectStore` and
-    /// `PaginatedListStore`. Not run, and why:
-    /// - `multipart`, `multipart_with_opts`, `multipart_put_part_out_of_order`, `multipart_race_condition`:
-    ///   they need `MultipartStore` (S3-style upload ids and parts), which comes with objstore's multipart
-    ///   uploads (issue 5); multipart through `put_multipart_opts` is covered by `stream_get` and
-    ///   `put_get_attributes`.
+    /// Run: every function of `object_store::integration` 0.14.2 that needs no more than `ObjectStore`,
+    /// `PaginatedListStore` and `MultipartStore`, the four `multipart*` ones included
+    /// (`multipart_race_condition` with last-writer-wins, as S3). Not run, and why:
     /// - `get_nonexistent_object`: a helper that returns a result for the caller to check, not a test.
     /// - `response_extensions`: tests HTTP-client response extensions of the cloud stores.
     #[tokio::test]
@@ -615,5 +612,9 @@ mod tests {
         list_with_offset_exclusivity(&bucket).await;
         multipart_out_of_order(&bucket).await;
         list_paginated(&bucket, &bucket).await;
+        object_store::integration::multipart(&bucket, &bucket).await;
+        multipart_with_opts(&bucket, &bucket).await;
+        multipart_put_part_out_of_order(&bucket, &bucket).await;
+        multipart_race_condition(&bucket, true).await;
     }
 }

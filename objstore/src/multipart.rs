@@ -1,0 +1,335 @@
+//! Multipart uploads: create, upload parts, list, complete, abort.
+//!
+//! S3's rules, checked here once for every backend: part numbers 1 to 10,000; a part of at most 5 GiB;
+//! complete names its parts in ascending order (`InvalidPartOrder`), each as uploaded (`InvalidPart` for a
+//! missing part or a wrong ETag), every part but the last at least 5 MiB (`EntityTooSmall`). The object's
+//! ETag is the MD5 of the concatenated binary part MD5s followed by `-N`, as S3 computes it, and its
+//! `Last-Modified` is the upload's creation time, as in S3. An upload in progress is invisible to get and
+//! list. A complete can be conditional (`If-None-Match: *` completes only if the key is free), and its
+//! check, the assembly and the write are one atomic step of the backend.
+//!
+//! With a checksum algorithm, each part's checksum is verified (or computed) at upload, and the object gets
+//! S3's composite checksum: the checksum of the concatenated binary part checksums, then `-N`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+
+use crate::backend::{PartInfo, Upload, valid_version_id};
+use crate::bucket::{Bucket, check_removable_now, live, md5_etag, verify_checksum};
+use crate::checksum::{Checksum, ChecksumAlgorithm};
+use crate::conditions::Conditions;
+use crate::error::{Error, Result};
+use crate::etag::ETag;
+use crate::lock::Retention;
+use crate::meta::{ObjectAttributes, ObjectMeta, to_millis};
+use crate::names::validate_key;
+use crate::storage_class::StorageClass;
+use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
+
+/// The smallest part but the last: 5 MiB.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// The largest part: 5 GiB.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The highest part number.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// Options of CreateMultipartUpload: what the completed object will carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MultipartOptions {
+    /// Headers and user metadata.
+    pub attributes: ObjectAttributes,
+    /// The storage class.
+    pub storage_class: StorageClass,
+    /// Object tags.
+    pub tags: BTreeMap<String, String>,
+    /// Verify (or compute) part checksums with this algorithm, and give the object a composite checksum.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Object lock retention of the completed version.
+    pub retention: Option<Retention>,
+    /// Object lock legal hold of the completed version.
+    pub legal_hold: bool,
+}
+
+/// A part as named in CompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// The part number.
+    pub part_number: u32,
+    /// The ETag UploadPart returned.
+    pub etag: ETag,
+}
+
+/// S3's ETag of a multipart object from its parts' ETags: MD5 of the binary part MD5s, then `-N`.
+pub fn multipart_etag<'a>(parts: impl IntoIterator<Item = &'a ETag>) -> Option<ETag> {
+    let mut md5 = Md5::new();
+    let mut n = 0usize;
+    for etag in parts {
+        let mut raw = [0u8; 16];
+        hex::decode_to_slice(etag.unquoted(), &mut raw).ok()?;
+        md5.update(raw);
+        n += 1;
+    }
+    let digest: [u8; 16] = md5.finalize().into();
+    Some(ETag::parse(&format!(
+        "{}-{n}",
+        ETag::from_md5(&digest).unquoted()
+    )))
+}
+
+impl Bucket {
+    fn upload_missing(&self, upload_id: &str) -> Error {
+        Error::NoSuchUpload {
+            bucket: self.name.to_string(),
+            upload_id: upload_id.to_string(),
+        }
+    }
+
+    /// The upload `upload_id` for `key`, with its parts; `NoSuchUpload` if it is for another key.
+    async fn upload_of(&self, key: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)> {
+        validate_key(&self.name, key)?;
+        if !valid_version_id(upload_id) {
+            return Err(self.upload_missing(upload_id));
+        }
+        let (upload, parts) = self.store.backend.list_parts(&self.name, upload_id).await?;
+        if upload.template.key != key {
+            return Err(self.upload_missing(upload_id));
+        }
+        Ok((upload, parts))
+    }
+
+    /// Starts a multipart upload of `key` (S3's CreateMultipartUpload); returns it, with its id.
+    ///
+    /// # Errors
+    /// Invalid keys, `MetadataTooLarge`, `InvalidTag`, `NoSuchBucket`.
+    pub async fn create_multipart_upload(
+        &self,
+        key: &str,
+        opts: MultipartOptions,
+    ) -> Result<Upload> {
+        validate_key(&self.name, key)?;
+        let attributes = opts.attributes.normalized(&self.name, key)?;
+        validate_tags(
+            &self.name,
+            &format!("object {key:?}"),
+            &opts.tags,
+            MAX_OBJECT_TAGS,
+        )?;
+        let now = to_millis(self.store.clock.now());
+        let mut template = ObjectMeta::new(key, 0, ETag::of(b""), now);
+        template.attributes = attributes;
+        template.storage_class = opts.storage_class;
+        template.tags = opts.tags;
+        template.retention = opts.retention;
+        template.legal_hold = opts.legal_hold;
+        let upload = Upload {
+            upload_id: crate::bucket::new_id(),
+            template,
+            initiated: now,
+            checksum_algorithm: opts.checksum_algorithm,
+        };
+        self.store
+            .backend
+            .create_upload(&self.name, &upload)
+            .await?;
+        Ok(upload)
+    }
+
+    /// Uploads one part (S3's UploadPart); a part with the same number is replaced. `checksum`, when given,
+    /// is verified against the data.
+    ///
+    /// # Errors
+    /// `NoSuchUpload`; `InvalidArgument` for a part number outside 1..=10000; `EntityTooLarge` over 5 GiB;
+    /// `BadDigest` for a checksum that does not match (nothing is stored); `InvalidRequest` for a checksum
+    /// of another algorithm than the upload's.
+    pub async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        data: impl Into<Bytes>,
+        checksum: Option<Checksum>,
+    ) -> Result<PartInfo> {
+        let data = data.into();
+        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Err(Error::InvalidArgument {
+                bucket: self.name.to_string(),
+                argument: "partNumber",
+                message: format!(
+                    "part number {part_number} for {key:?} must be an integer between 1 and {MAX_PART_NUMBER}"
+                ),
+            });
+        }
+        if data.len() as u64 > MAX_PART_SIZE {
+            return Err(Error::EntityTooLarge {
+                bucket: self.name.to_string(),
+                key: key.to_string(),
+                size: data.len() as u64,
+                max: MAX_PART_SIZE,
+            });
+        }
+        let (upload, _) = self.upload_of(key, upload_id).await?;
+        if let (Some(c), Some(a)) = (&checksum, upload.checksum_algorithm) {
+            if c.algorithm != a {
+                return Err(Error::InvalidRequest {
+                    bucket: self.name.to_string(),
+                    key: key.to_string(),
+                    message: "the part's checksum algorithm differs from the one the upload was created with",
+                });
+            }
+        }
+        let algorithm = upload.checksum_algorithm;
+        let (etag, checksum) = futures::join!(
+            md5_etag(&data),
+            verify_checksum(&self.name, key, &data, checksum.as_ref(), algorithm)
+        );
+        let part = PartInfo {
+            part_number,
+            etag,
+            size: data.len() as u64,
+            last_modified: to_millis(self.store.clock.now()),
+            checksum: checksum?,
+        };
+        self.store
+            .backend
+            .put_part(&self.name, upload_id, part.clone(), data)
+            .await?;
+        Ok(part)
+    }
+
+    /// The parts uploaded so far, in ascending part number (S3's ListParts).
+    ///
+    /// # Errors
+    /// `NoSuchUpload`.
+    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>> {
+        Ok(self.upload_of(key, upload_id).await?.1)
+    }
+
+    /// The uploads in progress under `prefix`, by key then creation time (S3's ListMultipartUploads).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<Upload>> {
+        let mut all = self.store.backend.list_uploads(&self.name).await?;
+        all.retain(|u| u.template.key.starts_with(prefix));
+        all.sort_by(|a, b| {
+            (a.template.key.as_str(), a.initiated, a.upload_id.as_str()).cmp(&(
+                b.template.key.as_str(),
+                b.initiated,
+                b.upload_id.as_str(),
+            ))
+        });
+        Ok(all)
+    }
+
+    /// Completes an upload (S3's CompleteMultipartUpload): the named parts become the object, atomically.
+    /// `conditions` apply to the object now at the key, as on a put (`If-None-Match: *` completes only if
+    /// the key is free).
+    ///
+    /// # Errors
+    /// `NoSuchUpload`; `InvalidRequest` for no parts; `InvalidPartOrder`; `InvalidPart`; `EntityTooSmall`;
+    /// `PreconditionFailed`; `AccessDenied` for an overwrite of a locked version. The upload stays after an
+    /// error, so it can be completed again or aborted.
+    pub async fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        conditions: &Conditions,
+    ) -> Result<Arc<ObjectMeta>> {
+        let (upload, stored) = self.upload_of(key, upload_id).await?;
+        if parts.is_empty() {
+            return Err(Error::InvalidRequest {
+                bucket: self.name.to_string(),
+                key: key.to_string(),
+                message: "You must specify at least one part",
+            });
+        }
+        for w in parts.windows(2) {
+            if w[1].part_number <= w[0].part_number {
+                return Err(Error::InvalidPartOrder {
+                    bucket: self.name.to_string(),
+                    upload_id: upload_id.to_string(),
+                    part_number: w[1].part_number,
+                    previous: w[0].part_number,
+                });
+            }
+        }
+        let stored: BTreeMap<u32, PartInfo> =
+            stored.into_iter().map(|p| (p.part_number, p)).collect();
+        let wanted: Vec<(u32, ETag)> = parts
+            .iter()
+            .map(|p| (p.part_number, p.etag.clone()))
+            .collect();
+        let picked = crate::backend::pick_parts(&self.name, &upload, &stored, &wanted)?;
+        if let Some((_, but_last)) = picked.split_last() {
+            if let Some(small) = but_last.iter().find(|p| p.size < MIN_PART_SIZE) {
+                return Err(Error::EntityTooSmall {
+                    bucket: self.name.to_string(),
+                    key: key.to_string(),
+                    upload_id: upload_id.to_string(),
+                    part_number: small.part_number,
+                    size: small.size,
+                    min: MIN_PART_SIZE,
+                });
+            }
+        }
+        let etag =
+            multipart_etag(picked.iter().map(|p| &p.etag)).ok_or_else(|| Error::InvalidPart {
+                bucket: self.name.to_string(),
+                key: key.to_string(),
+                upload_id: upload_id.to_string(),
+                part_number: parts[0].part_number,
+                reason: "a part's ETag is not an MD5".into(),
+            })?;
+        let checksum = upload.checksum_algorithm.and_then(|a| {
+            let sums: Option<Vec<&Checksum>> = picked.iter().map(|p| p.checksum.as_ref()).collect();
+            Checksum::composite(a, &sums?)
+        });
+        let mut meta = upload.template.clone();
+        meta.size = picked.iter().map(|p| p.size).sum();
+        meta.etag = etag;
+        meta.checksum = checksum;
+        meta.parts_count = Some(parts.len() as u32);
+        meta.last_modified = upload.initiated;
+        self.prepare_version(&mut meta).await?;
+        let bucket = &*self.name;
+        let now = self.store.clock.now();
+        let check = |current: Option<&ObjectMeta>, target: Option<&ObjectMeta>| {
+            conditions.check_write(bucket, key, live(current))?;
+            check_removable_now(bucket, target, now)
+        };
+        self.store
+            .backend
+            .complete_upload(bucket, upload_id, meta, &wanted, &check)
+            .await
+    }
+
+    /// Discards an upload and its parts (S3's AbortMultipartUpload).
+    ///
+    /// # Errors
+    /// `NoSuchUpload`.
+    pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
+        self.upload_of(key, upload_id).await?;
+        self.store.backend.abort_upload(&self.name, upload_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_etag_is_md5_of_part_digests() {
+        let a = ETag::of(b"a");
+        let b = ETag::of(b"b");
+        let mut raw = Vec::new();
+        raw.extend(hex::decode(a.unquoted()).unwrap());
+        raw.extend(hex::decode(b.unquoted()).unwrap());
+        let want = format!("\"{}-2\"", hex::encode(Md5::digest(&raw)));
+        assert_eq!(multipart_etag([&a, &b]).unwrap().as_str(), want);
+        assert!(multipart_etag([&ETag::parse("nothex")]).is_none());
+    }
+}
