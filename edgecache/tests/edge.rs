@@ -352,6 +352,33 @@ async fn stale_if_error_serves_stale_within_its_window_only() {
 }
 
 #[tokio::test]
+async fn stale_on_error_is_an_option_and_never_overrides_must_revalidate() {
+    let script: Arc<Script> = Arc::new(|n, req| match (n, req.uri().path()) {
+        (_, "/strict") if n == 1 => ok("max-age=1, must-revalidate", "strict".into()),
+        (1, _) | (2, _) => ok("max-age=1", "lenient".into()),
+        _ => Err(Error::origin(req.uri().to_string(), "down")),
+    });
+    for (window, served) in [(Duration::ZERO, false), (Duration::from_secs(3600), true)] {
+        let (origin, _, _) = scripted(script.clone(), None);
+        let manual = ManualClock::new();
+        let edge = Edge::builder(origin)
+            .with_clock(manual.clock())
+            .with_stale_on_error(window)
+            .build()
+            .unwrap();
+        edge.handle(get("/strict")).await.unwrap();
+        edge.handle(get("/lenient")).await.unwrap();
+        manual.advance(Duration::from_secs(60));
+        assert!(
+            edge.handle(get("/strict")).await.is_err(),
+            "must-revalidate is never served stale"
+        );
+        let lenient = edge.handle(get("/lenient")).await;
+        assert_eq!(lenient.is_ok(), served, "window {window:?}");
+    }
+}
+
+#[tokio::test]
 async fn vary_keeps_variants_apart() {
     let (origin, count, _) = scripted(
         Arc::new(|_, req| {

@@ -67,6 +67,12 @@ pub struct EdgeOptions {
     pub heuristic_max: Duration,
     /// The capacity of the default memory tier, used when no tier is given. Default 64 MiB.
     pub memory_capacity_bytes: u64,
+    /// How stale a stored response may be and still be served when the origin fails (no response, or a
+    /// `500`, `502`, `503` or `504`) even without a `stale-if-error` directive, as RFC 9111 section 4.2.4
+    /// allows a disconnected cache (Varnish's grace, nginx's `proxy_cache_use_stale`). Never for responses
+    /// with `must-revalidate`, `proxy-revalidate`, `s-maxage` or `no-cache`. Default zero: only
+    /// `stale-if-error` permits it.
+    pub stale_on_error: Duration,
 }
 
 impl Default for EdgeOptions {
@@ -77,6 +83,7 @@ impl Default for EdgeOptions {
             heuristic_fraction: 0.1,
             heuristic_max: Duration::from_secs(86_400),
             memory_capacity_bytes: 64 << 20,
+            stale_on_error: Duration::ZERO,
         }
     }
 }
@@ -128,6 +135,12 @@ impl EdgeBuilder {
     /// See [`EdgeOptions::coalesce_timeout`].
     pub fn with_coalesce_timeout(mut self, timeout: Duration) -> Self {
         self.options.coalesce_timeout = timeout;
+        self
+    }
+
+    /// See [`EdgeOptions::stale_on_error`].
+    pub fn with_stale_on_error(mut self, window: Duration) -> Self {
+        self.options.stale_on_error = window;
         self
     }
 
@@ -700,9 +713,13 @@ impl Edge {
         }
         let staleness = age.saturating_sub(life);
         let req_cc = Directives::from_headers(req_headers, "cache-control");
+        let configured = self.inner.options.stale_on_error;
+        let by_option =
+            (!configured.is_zero() && !rd.no_cache(&entry.headers)).then_some(configured);
         [
             freshness::window(&rd.cc, "stale-if-error"),
             freshness::window(&req_cc, "stale-if-error"),
+            by_option,
         ]
         .into_iter()
         .flatten()
