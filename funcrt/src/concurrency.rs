@@ -77,6 +77,13 @@ impl FunctionConcurrency {
         self.in_use.load(Ordering::Relaxed)
     }
 
+    /// Records `now` running at once; writes only when it is a new maximum, so the common case is a read.
+    fn saw(&self, now: u32) {
+        if now > self.max_seen.load(Ordering::Relaxed) {
+            self.max_seen.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn max_seen(&self) -> u32 {
         self.max_seen.load(Ordering::Relaxed)
     }
@@ -118,7 +125,7 @@ pub(crate) fn admit<'a>(
                 ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
                 reserved,
             ))?;
-            function.max_seen.fetch_max(now, Ordering::Relaxed);
+            function.saw(now);
             Permit {
                 account,
                 function,
@@ -130,7 +137,7 @@ pub(crate) fn admit<'a>(
             try_acquire(&account.unreserved_in_use, cap)
                 .ok_or((ThrottleReason::ConcurrentInvocationLimitExceeded, cap))?;
             let now = function.in_use.fetch_add(1, Ordering::AcqRel) + 1;
-            function.max_seen.fetch_max(now, Ordering::Relaxed);
+            function.saw(now);
             Permit {
                 account,
                 function,

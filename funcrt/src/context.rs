@@ -9,6 +9,14 @@ use stratus_clock::{Clock, Instant};
 
 use crate::logs::LogBuffer;
 
+/// What the invocations of one instance slot share: the clock and the log buffer (made once per slot, so an
+/// invocation clones no runtime-wide reference count).
+#[derive(Debug)]
+pub(crate) struct SlotShared {
+    pub(crate) clock: Clock,
+    pub(crate) log: LogBuffer,
+}
+
 /// The function's configuration as the runtime shows it to a handler (`lambda_runtime::Config`'s fields).
 #[derive(Debug, Clone)]
 pub struct EnvConfig {
@@ -60,8 +68,7 @@ pub struct Context {
     /// The function's configuration.
     pub env_config: Arc<EnvConfig>,
     deadline_at: Instant,
-    clock: Clock,
-    log: Option<Arc<LogBuffer>>,
+    slot: Arc<SlotShared>,
 }
 
 impl Default for Context {
@@ -75,8 +82,10 @@ impl Default for Context {
             tenant_id: None,
             env_config: Arc::new(EnvConfig::default()),
             deadline_at: Instant::default(),
-            clock: Clock::system(),
-            log: None,
+            slot: Arc::new(SlotShared {
+                clock: Clock::system(),
+                log: LogBuffer::default(),
+            }),
         }
     }
 }
@@ -86,13 +95,13 @@ impl Context {
         request_id: String,
         invoked_function_arn: String,
         env_config: Arc<EnvConfig>,
-        clock: Clock,
         started: Instant,
         timeout: Duration,
-        log: Arc<LogBuffer>,
+        slot: Arc<SlotShared>,
     ) -> Self {
         let deadline_at = started + timeout;
-        let now_ms = clock
+        let now_ms = slot
+            .clock
             .now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -105,27 +114,24 @@ impl Context {
             tenant_id: None,
             env_config,
             deadline_at,
-            clock,
-            log: Some(log),
+            slot,
         }
     }
 
     /// Time left before the runtime cancels this invocation, on the runtime's clock.
     pub fn remaining_time(&self) -> Duration {
-        self.deadline_at - self.clock.instant()
+        self.deadline_at - self.slot.clock.instant()
     }
 
     /// The clock the runtime runs on: a handler that waits should wait on it (`ctx.clock().sleep(d)`), so
     /// tests can move its time.
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        &self.slot.clock
     }
 
     /// Writes a line to this invocation's log (what a Lambda function prints to stdout).
     pub fn log(&self, line: impl Into<String>) {
-        if let Some(log) = &self.log {
-            log.push(line.into());
-        }
+        self.slot.log.push(line.into());
     }
 
     /// An environment variable of the function.
@@ -225,10 +231,12 @@ mod tests {
             "id".into(),
             "arn".into(),
             Arc::new(EnvConfig::default()),
-            clock.clone(),
             clock.instant(),
             Duration::from_secs(3),
-            Arc::new(LogBuffer::default()),
+            Arc::new(SlotShared {
+                clock: clock.clone(),
+                log: LogBuffer::default(),
+            }),
         );
         assert_eq!(ctx.remaining_time(), Duration::from_secs(3));
         manual.advance(Duration::from_millis(2500));

@@ -309,7 +309,7 @@ impl QueuedEvent {
                 Ok(p) => p,
                 Err(_) => {
                     // Throttled: back to the queue, tried again after a backoff.
-                    f.counters.throttles.fetch_add(1, Ordering::Relaxed);
+                    f.counters.throttled();
                     version.metrics.throttled();
                     let wait = throttle_backoff(throttles).min(expires - now);
                     throttles += 1;
@@ -328,11 +328,8 @@ impl QueuedEvent {
             .await;
             drop(permit);
             attempts += 1;
-            f.counters.invocations.fetch_add(1, Ordering::Relaxed);
             let failed = attempt.function_error.is_some();
-            if failed {
-                f.counters.errors.fetch_add(1, Ordering::Relaxed);
-            }
+            f.counters.invoked(failed);
             if let Some(hook) = &rt.on_log {
                 hook(&attempt.log);
             }

@@ -17,9 +17,10 @@ use parking_lot::Mutex;
 use stratus_clock::{Clock, Instant};
 
 use crate::config::INIT_TIMEOUT;
-use crate::context::{EnvConfig, fast_random};
+use crate::context::{EnvConfig, SlotShared, fast_random};
 use crate::function::{Function, HandlerError, InitContext};
 use crate::logs::LogBuffer;
+use crate::shard::{Padded, SHARDS, home};
 use crate::version::{VersionConfig, VersionState};
 
 /// One execution environment: the handler its init produced and the configuration it was started with.
@@ -62,7 +63,7 @@ impl Drop for Instance {
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub(crate) instance: Arc<Instance>,
-    pub(crate) log: Arc<LogBuffer>,
+    pub(crate) shared: Arc<SlotShared>,
     last_used: Instant,
 }
 
@@ -72,11 +73,25 @@ struct Idle {
     on_demand: Vec<Slot>,
 }
 
-/// A version's idle slots.
-#[derive(Debug, Default)]
+/// A version's idle slots, sharded per thread: a thread checks its own shard first and steals from the
+/// others only when its own is empty, so two threads reusing warm instances touch different locks.
+#[derive(Debug)]
 pub(crate) struct Pool {
-    idle: Mutex<Idle>,
+    shards: [Padded<Mutex<Idle>>; SHARDS],
     live: Arc<AtomicUsize>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            shards: std::array::from_fn(|_| Padded::default()),
+            live: Arc::default(),
+        }
+    }
+}
+
+fn stale(slot: &Slot, current: &Arc<VersionConfig>) -> bool {
+    slot.instance.is_poisoned() || !Arc::ptr_eq(&slot.instance.config, current)
 }
 
 impl Pool {
@@ -88,12 +103,13 @@ impl Pool {
         keep_alive: Duration,
         current: &Arc<VersionConfig>,
     ) -> Option<Slot> {
+        let home = home();
         let mut dead = Vec::new();
-        let found = {
-            let mut idle = self.idle.lock();
-            let mut found = None;
+        let mut found = None;
+        for k in 0..SHARDS {
+            let mut idle = self.shards[(home + k) % SHARDS].lock();
             while let Some(slot) = idle.provisioned.pop() {
-                if slot.instance.is_poisoned() || !Arc::ptr_eq(&slot.instance.config, current) {
+                if stale(&slot, current) {
                     dead.push(slot);
                 } else {
                     found = Some(slot);
@@ -102,7 +118,7 @@ impl Pool {
             }
             if found.is_none() {
                 while let Some(slot) = idle.on_demand.pop() {
-                    if slot.instance.is_poisoned() || !Arc::ptr_eq(&slot.instance.config, current) {
+                    if stale(&slot, current) {
                         dead.push(slot);
                     } else if slot.last_used + keep_alive <= now {
                         // The stack is most-recent-first: everything below is older still.
@@ -114,8 +130,11 @@ impl Pool {
                     }
                 }
             }
-            found
-        };
+            drop(idle);
+            if found.is_some() {
+                break;
+            }
+        }
         drop(dead);
         found
     }
@@ -126,7 +145,7 @@ impl Pool {
             return;
         }
         slot.last_used = now;
-        let mut idle = self.idle.lock();
+        let mut idle = self.shards[home()].lock();
         if slot.instance.provisioned {
             idle.provisioned.push(slot);
         } else {
@@ -136,21 +155,29 @@ impl Pool {
 
     /// Drops on-demand slots idle past the keep-alive; returns how many.
     pub(crate) fn reap(&self, now: Instant, keep_alive: Duration) -> usize {
-        let dead: Vec<Slot> = {
-            let mut idle = self.idle.lock();
-            let (keep, dead) = std::mem::take(&mut idle.on_demand)
-                .into_iter()
-                .partition(|s| s.last_used + keep_alive > now && !s.instance.is_poisoned());
-            idle.on_demand = keep;
-            dead
-        };
-        dead.len()
+        let mut n = 0;
+        for shard in &self.shards {
+            let dead: Vec<Slot> = {
+                let mut idle = shard.lock();
+                let (keep, dead) = std::mem::take(&mut idle.on_demand)
+                    .into_iter()
+                    .partition(|s| s.last_used + keep_alive > now && !s.instance.is_poisoned());
+                idle.on_demand = keep;
+                dead
+            };
+            n += dead.len();
+        }
+        n
     }
 
     /// Drops every idle provisioned slot (provisioned concurrency changed).
     pub(crate) fn clear_provisioned(&self) -> usize {
-        let dead = std::mem::take(&mut self.idle.lock().provisioned);
-        dead.len()
+        let mut n = 0;
+        for shard in &self.shards {
+            let dead = std::mem::take(&mut shard.lock().provisioned);
+            n += dead.len();
+        }
+        n
     }
 
     /// Instances alive (idle or busy).
@@ -170,6 +197,13 @@ pub(crate) struct InitFailure {
 pub(crate) struct Started {
     pub(crate) slot: Slot,
     pub(crate) init_duration: Duration,
+}
+
+fn new_shared(clock: &Clock) -> Arc<SlotShared> {
+    Arc::new(SlotShared {
+        clock: clock.clone(),
+        log: LogBuffer::default(),
+    })
 }
 
 fn log_stream(clock: &Clock, version: &str) -> String {
@@ -265,7 +299,7 @@ pub(crate) async fn start_instance(
         version.pool.checkin(
             Slot {
                 instance: instance.clone(),
-                log: Arc::default(),
+                shared: new_shared(clock),
                 last_used: now,
             },
             now,
@@ -274,7 +308,7 @@ pub(crate) async fn start_instance(
     Ok(Started {
         slot: Slot {
             instance,
-            log: Arc::default(),
+            shared: new_shared(clock),
             last_used: now,
         },
         init_duration: duration,

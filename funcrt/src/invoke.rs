@@ -123,7 +123,7 @@ pub struct InvokeResponse {
     /// The request id.
     pub request_id: String,
     /// The version that ran (or, for Event, that will run; for DryRun, that would run).
-    pub executed_version: Arc<str>,
+    pub executed_version: String,
     /// The handler's response, or Lambda's error JSON if it failed; `null` for Event and DryRun.
     pub payload: Value,
     /// Set when the invocation failed.
@@ -155,7 +155,7 @@ impl InvokeResponse {
                     .log
                     .map(|l| l.report.function.to_string())
                     .unwrap_or_default(),
-                version: self.executed_version.to_string(),
+                version: self.executed_version,
                 error,
             }),
         }
@@ -266,18 +266,21 @@ pub(crate) async fn execute(
 ) -> Attempt {
     let clock = env.clock;
     let now = clock.instant();
-    let (slot, init_duration, config) = {
-        let current = version.config.load_full();
-        match version
+    let warm = {
+        let current = version.config.load();
+        version
             .pool
             .checkout(now, keep_alive_of(env, &current.config), &current)
-        {
-            Some(slot) => (slot, None, current),
-            None => match start_instance(clock, version, current.clone(), false).await {
+    };
+    let (slot, init_duration) = match warm {
+        Some(slot) => (slot, None),
+        None => {
+            let current = version.config.load_full();
+            match start_instance(clock, version, current.clone(), false).await {
                 Ok(Started {
                     slot,
                     init_duration,
-                }) => (slot, Some(init_duration), current),
+                }) => (slot, Some(init_duration)),
                 Err(InitFailure { error, duration }) => {
                     let (payload, function_error) =
                         unhandled(&error.error_type, error.error_message);
@@ -307,9 +310,10 @@ pub(crate) async fn execute(
                         },
                     };
                 }
-            },
+            }
         }
     };
+    let config = &slot.instance.config;
     let timeout = config.config.timeout;
     let memory_mb = config.config.memory_mb;
     let started = clock.instant();
@@ -317,10 +321,9 @@ pub(crate) async fn execute(
         request_id.clone(),
         invoked_arn,
         slot.instance.env.clone(),
-        clock.clone(),
         started,
         timeout,
-        slot.log.clone(),
+        slot.shared.clone(),
     );
     let handler = &slot.instance.handler;
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
@@ -340,7 +343,7 @@ pub(crate) async fn execute(
     };
     let ended = clock.instant();
     let duration = ended - started;
-    let mut lines = slot.log.take();
+    let mut lines = slot.shared.log.take();
     let mut timed_out = false;
     let (payload, function_error) = match outcome {
         Outcome::Ok(v) => match env.response_limit {

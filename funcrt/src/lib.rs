@@ -87,6 +87,7 @@ pub mod lambda;
 mod logs;
 mod metering;
 mod runtime;
+mod shard;
 mod version;
 
 pub use alias::{AliasConfig, AliasInfo, RoutingConfig};

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use histogram::AtomicHistogram;
 
+use crate::shard::{Padded, SHARDS, home};
+
 /// The metering record of one invocation (what Lambda's `REPORT` line says).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -121,9 +123,8 @@ pub(crate) struct Sample {
     pub(crate) error: bool,
 }
 
-/// Lock-free per-version totals.
 #[derive(Debug)]
-pub(crate) struct VersionMetrics {
+struct MetricShard {
     invocations: AtomicU64,
     errors: AtomicU64,
     throttles: AtomicU64,
@@ -133,51 +134,76 @@ pub(crate) struct VersionMetrics {
     durations_us: AtomicHistogram,
 }
 
-impl Default for VersionMetrics {
+impl Default for MetricShard {
     fn default() -> Self {
-        VersionMetrics {
+        MetricShard {
             invocations: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
             cold_starts: AtomicU64::new(0),
             billed_ms: AtomicU64::new(0),
             mb_ms: AtomicU64::new(0),
-            // 2^7 sub-buckets per power of two (< 0.8 % error), values up to 2^40 us (12 days).
-            durations_us: AtomicHistogram::new(7, 40).expect("7 < 40 is a valid histogram shape"),
+            // 2^7 sub-buckets per power of two (< 0.8 % error), values up to 2^36 us (19 hours).
+            durations_us: AtomicHistogram::new(7, MAX_POWER)
+                .expect("7 < 36 is a valid histogram shape"),
+        }
+    }
+}
+
+const MAX_POWER: u8 = 36;
+
+/// Lock-free per-version totals, sharded per thread (see [`crate::shard`]); reads add the shards up.
+#[derive(Debug)]
+pub(crate) struct VersionMetrics {
+    shards: [Padded<MetricShard>; SHARDS],
+}
+
+impl Default for VersionMetrics {
+    fn default() -> Self {
+        VersionMetrics {
+            shards: std::array::from_fn(|_| Padded::default()),
         }
     }
 }
 
 impl VersionMetrics {
     pub(crate) fn record(&self, s: &Sample) {
-        self.invocations.fetch_add(1, Relaxed);
+        let m = &self.shards[home()];
+        m.invocations.fetch_add(1, Relaxed);
         if s.error {
-            self.errors.fetch_add(1, Relaxed);
+            m.errors.fetch_add(1, Relaxed);
         }
         if s.cold {
-            self.cold_starts.fetch_add(1, Relaxed);
+            m.cold_starts.fetch_add(1, Relaxed);
         }
-        self.billed_ms.fetch_add(s.billed_ms, Relaxed);
-        self.mb_ms
-            .fetch_add(s.billed_ms * s.memory_mb as u64, Relaxed);
+        m.billed_ms.fetch_add(s.billed_ms, Relaxed);
+        m.mb_ms.fetch_add(s.billed_ms * s.memory_mb as u64, Relaxed);
         let us = u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX);
-        // Values past 2^40 us are clamped into the last bucket rather than dropped.
-        let _ = self.durations_us.increment(us.min((1 << 40) - 1));
+        // Values past the top are clamped into the last bucket rather than dropped.
+        let _ = m.durations_us.increment(us.min((1 << MAX_POWER) - 1));
     }
 
     pub(crate) fn throttled(&self) {
-        self.throttles.fetch_add(1, Relaxed);
+        self.shards[home()].throttles.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn snapshot(&self, prices: &PriceTable) -> (MetricsSnapshot, histogram::Histogram) {
-        let hist = self.durations_us.load();
+        let sum = |f: fn(&MetricShard) -> &AtomicU64| {
+            self.shards.iter().map(|s| f(s).load(Relaxed)).sum::<u64>()
+        };
+        let mut hist = self.shards[0].durations_us.load();
+        for s in &self.shards[1..] {
+            if let Ok(h) = hist.checked_add(&s.durations_us.load()) {
+                hist = h;
+            }
+        }
         let mut snap = MetricsSnapshot {
-            invocations: self.invocations.load(Relaxed),
-            errors: self.errors.load(Relaxed),
-            throttles: self.throttles.load(Relaxed),
-            cold_starts: self.cold_starts.load(Relaxed),
-            billed_ms: self.billed_ms.load(Relaxed),
-            gb_seconds: gb_seconds(self.mb_ms.load(Relaxed)),
+            invocations: sum(|s| &s.invocations),
+            errors: sum(|s| &s.errors),
+            throttles: sum(|s| &s.throttles),
+            cold_starts: sum(|s| &s.cold_starts),
+            billed_ms: sum(|s| &s.billed_ms),
+            gb_seconds: gb_seconds(sum(|s| &s.mb_ms)),
             ..MetricsSnapshot::default()
         };
         snap.warm_starts = snap.invocations.saturating_sub(snap.cold_starts);
@@ -202,12 +228,42 @@ pub(crate) fn fill_percentiles(snap: &mut MetricsSnapshot, hist: &histogram::His
     }
 }
 
-/// Function-level counters, kept independently of the per-version ones.
+#[derive(Debug, Default)]
+struct CounterShard {
+    invocations: AtomicU64,
+    errors: AtomicU64,
+    throttles: AtomicU64,
+}
+
+/// Function-level counters, kept independently of the per-version ones (and sharded the same way).
 #[derive(Debug, Default)]
 pub(crate) struct FunctionCounters {
-    pub(crate) invocations: AtomicU64,
-    pub(crate) errors: AtomicU64,
-    pub(crate) throttles: AtomicU64,
+    shards: [Padded<CounterShard>; SHARDS],
+}
+
+impl FunctionCounters {
+    pub(crate) fn invoked(&self, error: bool) {
+        let s = &self.shards[home()];
+        s.invocations.fetch_add(1, Relaxed);
+        if error {
+            s.errors.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn throttled(&self) {
+        self.shards[home()].throttles.fetch_add(1, Relaxed);
+    }
+
+    /// (invocations, errors, throttles)
+    pub(crate) fn totals(&self) -> (u64, u64, u64) {
+        self.shards.iter().fold((0, 0, 0), |(i, e, t), s| {
+            (
+                i + s.invocations.load(Relaxed),
+                e + s.errors.load(Relaxed),
+                t + s.throttles.load(Relaxed),
+            )
+        })
+    }
 }
 
 #[cfg(test)]

@@ -863,9 +863,7 @@ impl Runtime {
             });
             by_version.insert(key.label(), snap);
         }
-        total.invocations = f.counters.invocations.load(Ordering::Relaxed);
-        total.errors = f.counters.errors.load(Ordering::Relaxed);
-        total.throttles = f.counters.throttles.load(Ordering::Relaxed);
+        (total.invocations, total.errors, total.throttles) = f.counters.totals();
         if let Some(h) = &merged {
             fill_percentiles(&mut total, h);
         }
@@ -946,19 +944,38 @@ impl Runtime {
             None => (name, None),
         };
         let qualifier = opts.qualifier.as_deref().or(from_name);
+        if opts.invocation_type == InvocationType::RequestResponse {
+            // The hot path borrows the function from the table's snapshot instead of cloning reference
+            // counts that every invoking thread shares.
+            let map = self.inner.functions.load();
+            let f = map.get(fname).ok_or_else(|| self.not_found(fname))?;
+            return match qualifier {
+                None => {
+                    self.inner
+                        .invoke_sync(f, &f.latest, f.arn.clone(), event)
+                        .await
+                }
+                Some(q) => {
+                    let target = resolve(f, Some(q))?;
+                    self.inner
+                        .invoke_sync(f, &target.version, target.invoked_arn, event)
+                        .await
+                }
+            };
+        }
         let f = self.lookup(fname)?;
         let target = self.resolve(&f, qualifier)?;
         match opts.invocation_type {
             InvocationType::DryRun => Ok(InvokeResponse {
                 status_code: 204,
                 request_id: new_request_id(),
-                executed_version: target.version.label.clone(),
+                executed_version: target.version.label.to_string(),
                 payload: Value::Null,
                 function_error: None,
                 log: None,
             }),
             InvocationType::Event => self.inner.enqueue(f, target, event),
-            InvocationType::RequestResponse => self.inner.invoke_sync(&f, target, event).await,
+            InvocationType::RequestResponse => unreachable!("handled above"),
         }
     }
 
@@ -1115,7 +1132,8 @@ impl Inner {
     async fn invoke_sync(
         &self,
         f: &FunctionState,
-        target: Target,
+        version: &VersionState,
+        invoked_arn: String,
         event: Value,
     ) -> Result<InvokeResponse> {
         let size = json_size(&event);
@@ -1127,11 +1145,10 @@ impl Inner {
                 operation: "Invoke",
             });
         }
-        let version = target.version;
         let permit = match admit(&self.account, &f.concurrency) {
             Ok(p) => p,
             Err((reason, limit)) => {
-                f.counters.throttles.fetch_add(1, Ordering::Relaxed);
+                f.counters.throttled();
                 version.metrics.throttled();
                 return Err(Error::TooManyRequests {
                     function: f.name.to_string(),
@@ -1141,19 +1158,16 @@ impl Inner {
             }
         };
         let env = self.attempt_env(f, Some(SYNC_PAYLOAD_LIMIT));
-        let attempt = execute(&env, &version, target.invoked_arn, event, new_request_id()).await;
+        let attempt = execute(&env, version, invoked_arn, event, new_request_id()).await;
         drop(permit);
-        f.counters.invocations.fetch_add(1, Ordering::Relaxed);
-        if attempt.function_error.is_some() {
-            f.counters.errors.fetch_add(1, Ordering::Relaxed);
-        }
+        f.counters.invoked(attempt.function_error.is_some());
         if let Some(hook) = &self.on_log {
             hook(&attempt.log);
         }
         Ok(InvokeResponse {
             status_code: 200,
             request_id: attempt.log.report.request_id.clone(),
-            executed_version: version.label.clone(),
+            executed_version: version.label.to_string(),
             payload: attempt.payload,
             function_error: attempt.function_error,
             log: Some(attempt.log),
@@ -1179,7 +1193,7 @@ impl Inner {
             what: "queue an Event invocation",
         })?;
         let request_id = new_request_id();
-        let executed_version = target.version.label.clone();
+        let executed_version = target.version.label.to_string();
         self.pending_events.fetch_add(1, Ordering::Relaxed);
         let job = crate::events::QueuedEvent {
             runtime: self.clone(),

@@ -170,8 +170,10 @@ async fn retry_attempts_zero_means_one_attempt() {
     let rec = failed.recv().await.body;
     assert_eq!(rec["requestContext"]["approximateInvokeCount"], 1);
     assert_eq!(attempts.load(Ordering::SeqCst), 1);
-    let mut bad = EventInvokeConfig::default();
-    bad.maximum_retry_attempts = 3;
+    let bad = EventInvokeConfig {
+        maximum_retry_attempts: 3,
+        ..Default::default()
+    };
     assert_eq!(
         rt.put_event_invoke_config("once", bad).unwrap_err().code(),
         "InvalidParameterValueException"
