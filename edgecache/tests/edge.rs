@@ -268,6 +268,8 @@ async fn age_revalidation_and_a_304_that_refreshes_headers() {
     manual.advance(Duration::from_secs(7));
     let hit = edge.handle(get("/r")).await.unwrap();
     assert_eq!(hit.headers()["age"], "7");
+    // the origin sent no Date: the edge added the time it received the response
+    assert_eq!(hit.headers()["date"], "Mon, 01 Jan 2024 00:00:00 GMT");
     manual.advance(Duration::from_secs(5)); // 12 s: stale
     let revalidated = edge.handle(get("/r")).await.unwrap();
     assert_eq!(revalidated.status(), StatusCode::OK);

@@ -246,6 +246,15 @@ const HOP_BY_HOP: [&str; 9] = [
     "proxy-authorization",
 ];
 
+/// RFC 9110 section 6.6.1: a response forwarded or stored without `Date` gets the time it was received.
+fn ensure_date(headers: &mut HeaderMap, received: SystemTime) {
+    if !headers.contains_key(header::DATE) {
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(received)) {
+            headers.insert(header::DATE, v);
+        }
+    }
+}
+
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<String> = headers
         .get_all(header::CONNECTION)
@@ -604,6 +613,7 @@ impl Edge {
         let response_time = self.inner.clock.now();
         let (mut rparts, rbody) = response.into_parts();
         strip_hop_by_hop(&mut rparts.headers);
+        ensure_date(&mut rparts.headers, response_time);
         let combined = if rparts.status == StatusCode::PARTIAL_CONTENT {
             let same_etag =
                 strong_etag.is_some() && strong_etag == rparts.headers.get(header::ETAG);
@@ -971,6 +981,7 @@ impl Edge {
             }
         };
         let (mut rparts, rbody) = response.into_parts();
+        ensure_date(&mut rparts.headers, response_time);
         if let (true, StatusCode::NOT_MODIFIED, Some(hit)) =
             (validating, rparts.status, stored.as_ref())
         {
@@ -1104,6 +1115,7 @@ impl Edge {
         let mut response = self.call_origin(Request::from_parts(parts, body)).await?;
         let response_time = self.inner.clock.now();
         strip_hop_by_hop(response.headers_mut());
+        ensure_date(response.headers_mut(), response_time);
         let status = response.status().as_u16();
         if !safe && (200..400).contains(&status) {
             self.invalidate(&key).await;
