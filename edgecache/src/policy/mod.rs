@@ -1,8 +1,11 @@
 //! The memory tier's cache: concurrent, bounded by weight (bytes), with a scan-resistant admission and eviction
 //! policy.
 //!
-//! [`Cache`] splits its capacity over shards, each a lock around one single-threaded policy, so two requests
-//! contend only when their keys hash to the same shard: there is no global lock on the hit path. The policies:
+//! [`Cache`] splits its capacity over shards, each a read-write lock around one single-threaded policy, so two
+//! requests contend only when their keys hash to the same shard: there is no global lock on the hit path. A hit
+//! takes its shard's lock shared and records itself in a small lossy buffer that the policy applies in order
+//! under the exclusive lock (Caffeine's read buffer), so hits on one shard do not wait for each other either.
+//! The policies:
 //!
 //! - [`Policy::TinyLfu`] (the default): W-TinyLFU with Caffeine's hill-climbing adaptive window (see
 //!   `tinylfu.rs`). A small LRU window admits new entries; leaving it, an entry must be estimated more frequent
@@ -36,7 +39,9 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{RwLock, RwLockWriteGuard};
 
 use self::lru::Lru;
 use self::tinylfu::TinyLfu;
@@ -61,15 +66,75 @@ pub type Weigher<K, V> = Arc<dyn Fn(&K, &V) -> u64 + Send + Sync>;
 
 /// Each default shard is sized for at least this many (estimated) entries.
 const MIN_SHARD_ENTRIES: u64 = 512;
+/// Shards per available CPU by default: hot keys of a skewed workload then rarely share a lock.
+const SHARDS_PER_CPU: usize = 16;
 /// The most shards the default sharding makes.
 const MAX_DEFAULT_SHARDS: usize = 64;
 /// The average entry weight assumed, when a weigher is given but no entry estimate, to size the shards and the
 /// frequency sketch (the sketch grows if the cache holds more entries).
 const ASSUMED_ENTRY_WEIGHT: u64 = 1024;
 
+/// Hits recorded per shard before they are applied to the policy.
+const READ_BUFFER: usize = 32;
+
 /// One shard, on its own cache lines so that neighbouring locks do not false-share.
+///
+/// A hit under [`Policy::TinyLfu`] takes the lock shared: it looks the key up, clones the value and records the
+/// hit in `reads`, a lossy buffer. The policy applies the recorded hits in order under the exclusive lock, which
+/// the reader that fills the buffer tries to take (without waiting), and every write takes before its own work.
+/// When the buffer is full and the lock busy, further hits are not recorded (as in Caffeine and moka): the
+/// policy sees a sample of the hits under contention, and every hit when single threaded.
 #[repr(align(128))]
-struct Shard<K, V, S>(Mutex<Inner<K, V, S>>);
+struct Shard<K, V, S> {
+    lock: RwLock<Inner<K, V, S>>,
+    reads: ReadBuffer,
+}
+
+/// Hits recorded under the shared lock: a claim counter and packed records.
+struct ReadBuffer {
+    claimed: AtomicUsize,
+    records: [AtomicU64; READ_BUFFER],
+}
+
+impl ReadBuffer {
+    fn new() -> Self {
+        Self {
+            claimed: AtomicUsize::new(0),
+            records: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+impl<K, V, S> Shard<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    /// The exclusive lock, with the recorded hits applied first.
+    fn write(&self) -> RwLockWriteGuard<'_, Inner<K, V, S>> {
+        let mut guard = self.lock.write();
+        self.drain(&mut guard);
+        guard
+    }
+
+    /// Applies the recorded hits. Runs under the exclusive lock, so every reader that claimed a record has
+    /// stored it and released its shared lock (which orders the stores before these loads).
+    fn drain(&self, inner: &mut Inner<K, V, S>) {
+        let claimed = self.reads.claimed.load(Ordering::Relaxed);
+        if claimed == 0 {
+            return;
+        }
+        let n = claimed.min(READ_BUFFER);
+        if let Inner::TinyLfu(c) = inner {
+            c.record_reads(
+                self.reads.records[..n]
+                    .iter()
+                    .map(|r| r.load(Ordering::Relaxed)),
+            );
+        }
+        self.reads.claimed.store(0, Ordering::Relaxed);
+    }
+}
 
 // One value per shard, never moved: the size difference between the variants costs nothing, while a box would
 // add an indirection to every hit.
@@ -163,7 +228,7 @@ impl<K, V, S> CacheBuilder<K, V, S> {
         self
     }
 
-    /// The number of shards (rounded up to a power of two, at least 1, at most 1024). By default it is four per
+    /// The number of shards (rounded up to a power of two, at least 1, at most 1024). By default it is sixteen per
     /// available CPU (at most 64), fewer if a shard would then hold under 512 estimated entries: small caches
     /// get one shard and keep the policy's full precision. The capacity is split evenly, so an entry heavier
     /// than `capacity / shards` is rejected.
@@ -217,7 +282,9 @@ impl<K, V, S> CacheBuilder<K, V, S> {
             Some(n) => n.clamp(1, 1024).next_power_of_two(),
             None => {
                 let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let mut n = (cpus * 4).next_power_of_two().min(MAX_DEFAULT_SHARDS);
+                let mut n = (cpus * SHARDS_PER_CPU)
+                    .next_power_of_two()
+                    .min(MAX_DEFAULT_SHARDS);
                 while n > 1 && estimated / (n as u64) < MIN_SHARD_ENTRIES {
                     n /= 2;
                 }
@@ -237,7 +304,10 @@ impl<K, V, S> CacheBuilder<K, V, S> {
                     )),
                     Policy::Lru => Inner::Lru(Lru::new(max, self.hasher.clone())),
                 };
-                Shard(Mutex::new(inner))
+                Shard {
+                    lock: RwLock::new(inner),
+                    reads: ReadBuffer::new(),
+                }
             })
             .collect();
         Cache {
@@ -284,12 +354,13 @@ where
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> &Mutex<Inner<K, V, S>> {
+    fn shard(&self, hash: u64) -> &Shard<K, V, S> {
         // The hash table uses the low bits and the top seven; the shard takes bits from the middle.
-        &self.shards[((hash >> 32) & self.shard_mask) as usize].0
+        &self.shards[((hash >> 32) & self.shard_mask) as usize]
     }
 
-    /// The value for `key`, recording the access with the policy (a hit).
+    /// The value for `key`, recording the access with the policy (a hit). Under the default policy this takes
+    /// the shard's lock shared, so concurrent hits do not wait for each other.
     #[inline]
     pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
@@ -298,11 +369,33 @@ where
         V: Clone,
     {
         let hash = self.hash(key);
-        let mut shard = self.shard(hash).lock();
-        match &mut *shard {
-            Inner::TinyLfu(c) => c.get(hash, |k| k.borrow() == key).cloned(),
-            Inner::Lru(c) => c.get(key).cloned(),
+        let shard = self.shard(hash);
+        if self.policy == Policy::Lru {
+            return match &mut *shard.write() {
+                Inner::Lru(c) => c.get(key).cloned(),
+                Inner::TinyLfu(c) => c.get(hash, |k| k.borrow() == key).cloned(),
+            };
         }
+        let guard = shard.lock.read();
+        let (value, claimed) = match &*guard {
+            Inner::TinyLfu(c) => {
+                let (idx, value) = c.find_ref(hash, |k| k.borrow() == key)?;
+                let value = value.clone();
+                let claimed = shard.reads.claimed.fetch_add(1, Ordering::Relaxed);
+                if let Some(slot) = shard.reads.records.get(claimed) {
+                    slot.store(TinyLfu::<K, V>::read_record(idx, hash), Ordering::Relaxed);
+                }
+                (value, claimed)
+            }
+            Inner::Lru(c) => return c.peek(key).cloned(),
+        };
+        drop(guard);
+        if claimed + 1 >= READ_BUFFER {
+            if let Some(mut inner) = shard.lock.try_write() {
+                shard.drain(&mut inner);
+            }
+        }
+        Some(value)
     }
 
     /// The value for `key` without recording an access.
@@ -313,7 +406,7 @@ where
         V: Clone,
     {
         let hash = self.hash(key);
-        let shard = self.shard(hash).lock();
+        let shard = self.shard(hash).lock.read();
         match &*shard {
             Inner::TinyLfu(c) => c.peek(hash, |k| k.borrow() == key).cloned(),
             Inner::Lru(c) => c.peek(key).cloned(),
@@ -327,7 +420,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let shard = self.shard(hash).lock();
+        let shard = self.shard(hash).lock.read();
         match &*shard {
             Inner::TinyLfu(c) => c.peek(hash, |k| k.borrow() == key).is_some(),
             Inner::Lru(c) => c.peek(key).is_some(),
@@ -346,7 +439,7 @@ where
     pub fn insert(&self, key: K, value: V) -> bool {
         let weight = self.weigh(&key, &value);
         let hash = self.hash(&key);
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         match &mut *shard {
             Inner::TinyLfu(c) => c.insert(hash, key, value, weight, |a, b| a == b),
             Inner::Lru(c) => c.insert(key, value, weight).is_ok(),
@@ -360,7 +453,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         let removed = match &mut *shard {
             Inner::TinyLfu(c) => c.remove(hash, |k| k.borrow() == key),
             Inner::Lru(c) => c.remove(key),
@@ -373,7 +466,7 @@ where
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
         let mut removed = 0;
         for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
+            let mut shard = shard.write();
             removed += match &mut *shard {
                 Inner::TinyLfu(c) => c.retain(&mut keep),
                 Inner::Lru(c) => c.retain(&mut keep),
@@ -385,7 +478,7 @@ where
     /// Calls `f` for each entry, one shard at a time under its lock (so `f` must not call back into the cache).
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
         for shard in self.shards.iter() {
-            let shard = shard.0.lock();
+            let shard = shard.lock.read();
             match &*shard {
                 Inner::TinyLfu(c) => c.for_each(&mut f),
                 Inner::Lru(c) => c.for_each(&mut f),
@@ -396,7 +489,7 @@ where
     /// Removes every entry.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            match &mut *shard.0.lock() {
+            match &mut *shard.write() {
                 Inner::TinyLfu(c) => c.clear(),
                 Inner::Lru(c) => c.clear(),
             }
@@ -405,7 +498,7 @@ where
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().len()).sum()
+        self.shards.iter().map(|s| s.lock.read().len()).sum()
     }
 
     /// Whether the cache holds no entry.
@@ -415,7 +508,7 @@ where
 
     /// The total weight of the entries (never above [`capacity`](Self::capacity)).
     pub fn weighted_size(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.lock().weight()).sum()
+        self.shards.iter().map(|s| s.lock.read().weight()).sum()
     }
 
     /// The weight bound.
@@ -427,14 +520,14 @@ where
     pub fn max_entry_weight(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.0.lock().max_weight())
+            .map(|s| s.lock.read().max_weight())
             .min()
             .unwrap_or(0)
     }
 
     /// How many entries the policy evicted to make room (removals and replacements not counted).
     pub fn evictions(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.lock().evictions()).sum()
+        self.shards.iter().map(|s| s.write().evictions()).sum()
     }
 
     /// The policy.
@@ -460,7 +553,9 @@ mod tests {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(
             large.shard_count(),
-            (cpus * 4).next_power_of_two().min(MAX_DEFAULT_SHARDS)
+            (cpus * SHARDS_PER_CPU)
+                .next_power_of_two()
+                .min(MAX_DEFAULT_SHARDS)
         );
         let explicit: Cache<u64, u64> = Cache::builder(1 << 30).shards(3).build();
         assert_eq!(explicit.shard_count(), 4);
@@ -470,7 +565,11 @@ mod tests {
     fn shard_capacities_add_up() {
         for policy in [Policy::TinyLfu, Policy::Lru] {
             let cache: Cache<u64, u64> = Cache::builder(1003).shards(4).policy(policy).build();
-            let total: u64 = cache.shards.iter().map(|s| s.0.lock().max_weight()).sum();
+            let total: u64 = cache
+                .shards
+                .iter()
+                .map(|s| s.lock.read().max_weight())
+                .sum();
             assert_eq!(total, 1003);
             assert_eq!(cache.max_entry_weight(), 250);
         }

@@ -248,6 +248,44 @@ impl<K, V> TinyLfu<K, V> {
         self.slots[idx as usize].entry.as_ref().map(|(_, v)| v)
     }
 
+    /// Looks a key up without recording an access; returns its slot (for [`record_reads`](Self::record_reads))
+    /// and value.
+    #[inline]
+    pub(crate) fn find_ref(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<(u32, &V)> {
+        let idx = self.find(hash, eq)?;
+        self.slots[idx as usize]
+            .entry
+            .as_ref()
+            .map(|(_, v)| (idx, v))
+    }
+
+    /// Applies hits recorded by [`read_record`](Self::read_record) since then, in order. A record whose slot was
+    /// freed or reused meanwhile (the hash no longer matches) is skipped.
+    pub(crate) fn record_reads(&mut self, records: impl IntoIterator<Item = u64>) {
+        let mut any = false;
+        for record in records {
+            let idx = (record >> 32) as u32;
+            let Some(slot) = self.slots.get(idx as usize) else {
+                continue;
+            };
+            if slot.entry.is_none() || slot.hash as u32 != record as u32 {
+                continue;
+            }
+            self.on_access(idx);
+            self.hits_in_sample += 1;
+            any = true;
+        }
+        if any {
+            self.climb();
+        }
+    }
+
+    /// A hit on slot `idx` of key `hash`, packed for a read buffer.
+    #[inline]
+    pub(crate) fn read_record(idx: u32, hash: u64) -> u64 {
+        (u64::from(idx) << 32) | (hash & 0xFFFF_FFFF)
+    }
+
     /// Looks a key up without recording an access.
     pub(crate) fn peek(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&V> {
         let idx = self.find(hash, eq)?;
