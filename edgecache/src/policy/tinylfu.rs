@@ -972,6 +972,38 @@ mod tests {
     }
 
     #[test]
+    fn recorded_reads_apply_in_order_and_skip_stale_slots() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        insert(&mut cache, 1, 1);
+        insert(&mut cache, 2, 1);
+        let (idx1, _) = cache.find_ref(h(1), |k| *k == 1).unwrap();
+        let (idx2, _) = cache.find_ref(h(2), |k| *k == 2).unwrap();
+        let stale = TinyLfu::<u64, u64>::read_record(idx2, h(2));
+        cache.remove(h(2), |k| *k == 2);
+        insert(&mut cache, 3, 1); // reuses slot idx2 with another hash
+        let before = cache.sketch.frequency(h(1));
+        cache.record_reads([
+            TinyLfu::<u64, u64>::read_record(idx1, h(1)),
+            stale,
+            TinyLfu::<u64, u64>::read_record(9_999, 0),
+        ]);
+        assert_eq!(
+            cache.sketch.frequency(h(1)),
+            before + 1,
+            "the live record counts"
+        );
+        assert_eq!(
+            cache.hits_in_sample, 1,
+            "the stale and out-of-range records are skipped"
+        );
+        assert_eq!(
+            cache.protected.tail, idx1,
+            "a recorded hit promotes the probation entry"
+        );
+        cache.check_invariants();
+    }
+
+    #[test]
     fn retain_and_clear() {
         let mut cache = TinyLfu::new(100, 100, false);
         for key in 0..50 {
