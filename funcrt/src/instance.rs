@@ -28,6 +28,10 @@ pub(crate) struct Instance {
     pub(crate) handler: Arc<dyn Function>,
     pub(crate) config: Arc<VersionConfig>,
     pub(crate) env: Arc<EnvConfig>,
+    /// The function's name and version label, owned by this instance so that reports share them without
+    /// touching a reference count other threads use.
+    pub(crate) function_name: Arc<str>,
+    pub(crate) version_label: Arc<str>,
     pub(crate) provisioned: bool,
     poisoned: AtomicBool,
     live: Arc<AtomicUsize>,
@@ -289,6 +293,8 @@ pub(crate) async fn start_instance(
     let instance = Arc::new(Instance {
         handler,
         config,
+        function_name: env.function_name.as_str().into(),
+        version_label: version.label.as_ref().into(),
         env: Arc::new(env),
         provisioned,
         poisoned: AtomicBool::new(false),

@@ -123,7 +123,7 @@ pub struct InvokeResponse {
     /// The request id.
     pub request_id: String,
     /// The version that ran (or, for Event, that will run; for DryRun, that would run).
-    pub executed_version: String,
+    pub executed_version: Arc<str>,
     /// The handler's response, or Lambda's error JSON if it failed; `null` for Event and DryRun.
     pub payload: Value,
     /// Set when the invocation failed.
@@ -155,7 +155,7 @@ impl InvokeResponse {
                     .log
                     .map(|l| l.report.function.to_string())
                     .unwrap_or_default(),
-                version: self.executed_version,
+                version: self.executed_version.to_string(),
                 error,
             }),
         }
@@ -286,8 +286,8 @@ pub(crate) async fn execute(
                         unhandled(&error.error_type, error.error_message);
                     let report = Report {
                         request_id,
-                        function: env.function.to_string(),
-                        version: version.label.to_string(),
+                        function: env.function.clone(),
+                        version: version.label.clone(),
                         duration: Duration::ZERO,
                         billed_duration_ms: billed_ms(duration),
                         init_duration: Some(duration),
@@ -316,7 +316,12 @@ pub(crate) async fn execute(
     let config = &slot.instance.config;
     let timeout = config.config.timeout;
     let memory_mb = config.config.memory_mb;
-    let started = clock.instant();
+    // A warm start begins when the call came in; a cold one once init is done.
+    let started = if init_duration.is_some() {
+        clock.instant()
+    } else {
+        now
+    };
     let ctx = Context::new(
         request_id.clone(),
         invoked_arn,
@@ -396,6 +401,8 @@ pub(crate) async fn execute(
         cold: init_duration.is_some(),
         error: function_error.is_some(),
     });
+    let function = slot.instance.function_name.clone();
+    let version_label = slot.instance.version_label.clone();
     version.pool.checkin(slot, ended);
     Attempt {
         payload,
@@ -404,8 +411,8 @@ pub(crate) async fn execute(
             lines,
             report: Report {
                 request_id,
-                function: env.function.to_string(),
-                version: version.label.to_string(),
+                function,
+                version: version_label,
                 duration,
                 billed_duration_ms: billed,
                 init_duration,

@@ -4,6 +4,7 @@
 //! about 0.8 % relative error), so recording an invocation takes no lock.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -17,9 +18,9 @@ pub struct Report {
     /// The request id.
     pub request_id: String,
     /// The function's name.
-    pub function: String,
+    pub function: Arc<str>,
     /// The version that ran.
-    pub version: String,
+    pub version: Arc<str>,
     /// How long the handler ran, on the runtime's clock.
     pub duration: Duration,
     /// The billed duration: the duration rounded up to the next millisecond, at least 1 ms.

@@ -969,7 +969,7 @@ impl Runtime {
             InvocationType::DryRun => Ok(InvokeResponse {
                 status_code: 204,
                 request_id: new_request_id(),
-                executed_version: target.version.label.to_string(),
+                executed_version: target.version.label.clone(),
                 payload: Value::Null,
                 function_error: None,
                 log: None,
@@ -1167,7 +1167,7 @@ impl Inner {
         Ok(InvokeResponse {
             status_code: 200,
             request_id: attempt.log.report.request_id.clone(),
-            executed_version: version.label.to_string(),
+            executed_version: attempt.log.report.version.clone(),
             payload: attempt.payload,
             function_error: attempt.function_error,
             log: Some(attempt.log),
@@ -1193,7 +1193,7 @@ impl Inner {
             what: "queue an Event invocation",
         })?;
         let request_id = new_request_id();
-        let executed_version = target.version.label.to_string();
+        let executed_version = target.version.label.clone();
         self.pending_events.fetch_add(1, Ordering::Relaxed);
         let job = crate::events::QueuedEvent {
             runtime: self.clone(),
