@@ -113,4 +113,7 @@ pub use runtime::{
     AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime,
     RuntimeBuilder,
 };
+/// Events and responses are `serde_json` values; the crate is re-exported so callers need no second
+/// dependency to build them.
+pub use serde_json::{self, Value};
 pub use version::{LATEST, VersionInfo};
