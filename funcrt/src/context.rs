@@ -15,6 +15,31 @@ use crate::logs::LogBuffer;
 pub(crate) struct SlotShared {
     pub(crate) clock: Clock,
     pub(crate) log: LogBuffer,
+    /// Wall time in epoch milliseconds at `base`, so a deadline's wall time needs no second clock read.
+    pub(crate) wall_ms: u64,
+    pub(crate) base: Instant,
+}
+
+impl SlotShared {
+    pub(crate) fn new(clock: Clock) -> Self {
+        let base = clock.instant();
+        let wall_ms = clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        SlotShared {
+            clock,
+            log: LogBuffer::default(),
+            wall_ms,
+            base,
+        }
+    }
+
+    fn wall_ms_at(&self, at: Instant) -> u64 {
+        self.wall_ms
+            .saturating_add((at - self.base).as_millis() as u64)
+    }
 }
 
 /// The function's configuration as the runtime shows it to a handler (`lambda_runtime::Config`'s fields).
@@ -82,10 +107,7 @@ impl Default for Context {
             tenant_id: None,
             env_config: Arc::new(EnvConfig::default()),
             deadline_at: Instant::default(),
-            slot: Arc::new(SlotShared {
-                clock: Clock::system(),
-                log: LogBuffer::default(),
-            }),
+            slot: Arc::new(SlotShared::new(Clock::system())),
         }
     }
 }
@@ -100,12 +122,7 @@ impl Context {
         slot: Arc<SlotShared>,
     ) -> Self {
         let deadline_at = started + timeout;
-        let now_ms = slot
-            .clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = slot.wall_ms_at(started);
         Context {
             request_id,
             deadline: now_ms.saturating_add(timeout.as_millis() as u64),
@@ -179,22 +196,23 @@ pub(crate) fn fast_random() -> u64 {
 /// A fresh request id in UUID v4 form, e.g. `c6af9ac6-7b61-4a1b-8f2e-0d9b5c3e1a2f`.
 pub(crate) fn new_request_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hi = fast_random();
-    let lo = fast_random();
-    let bits = ((hi as u128) << 64 | lo as u128) & !(0xF000u128 << 64) & !(0xC000u128 << 48);
-    let bits = bits | (0x4000u128 << 64) | (0x8000u128 << 48);
-    let mut out = [0u8; 36];
-    let mut nibble = 32;
-    for (i, b) in out.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *b = b'-';
-        } else {
-            nibble -= 1;
-            *b = HEX[((bits >> (nibble * 4)) & 0xF) as usize];
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&fast_random().to_be_bytes());
+    bytes[8..].copy_from_slice(&fast_random().to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0F) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3F) | 0x80; // RFC 4122 variant
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1; // keep the dash
         }
+        out[at] = HEX[(b >> 4) as usize];
+        out[at + 1] = HEX[(b & 0xF) as usize];
+        at += 2;
     }
-    // The buffer holds ASCII hex digits and dashes only.
-    String::from_utf8_lossy(&out).into_owned()
+    // Hex digits and dashes are ASCII, so this never fails.
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]
@@ -233,10 +251,7 @@ mod tests {
             Arc::new(EnvConfig::default()),
             clock.instant(),
             Duration::from_secs(3),
-            Arc::new(SlotShared {
-                clock: clock.clone(),
-                log: LogBuffer::default(),
-            }),
+            Arc::new(SlotShared::new(clock.clone())),
         );
         assert_eq!(ctx.remaining_time(), Duration::from_secs(3));
         manual.advance(Duration::from_millis(2500));

@@ -19,7 +19,6 @@ use stratus_clock::{Clock, Instant};
 use crate::config::INIT_TIMEOUT;
 use crate::context::{EnvConfig, SlotShared, fast_random};
 use crate::function::{Function, HandlerError, InitContext};
-use crate::logs::LogBuffer;
 use crate::shard::{Padded, SHARDS, home};
 use crate::version::{VersionConfig, VersionState};
 
@@ -204,10 +203,7 @@ pub(crate) struct Started {
 }
 
 fn new_shared(clock: &Clock) -> Arc<SlotShared> {
-    Arc::new(SlotShared {
-        clock: clock.clone(),
-        log: LogBuffer::default(),
-    })
+    Arc::new(SlotShared::new(clock.clone()))
 }
 
 fn log_stream(clock: &Clock, version: &str) -> String {

@@ -276,7 +276,7 @@ pub(crate) async fn execute(
         Some(slot) => (slot, None),
         None => {
             let current = version.config.load_full();
-            match start_instance(clock, version, current.clone(), false).await {
+            match Box::pin(start_instance(clock, version, current.clone(), false)).await {
                 Ok(Started {
                     slot,
                     init_duration,
