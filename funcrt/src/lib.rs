@@ -27,6 +27,19 @@
 //!   [`stratus_clock::ManualClock`], tests move timeouts, retry delays and keep-alives forward without
 //!   sleeping.
 //!
+//! ## Where it differs from Lambda, and why
+//! - No IAM: a DryRun checks that the function and qualifier exist; there is no permission to check.
+//! - The `REPORT` line has no `Max Memory Used`: one handler's memory cannot be measured in a shared
+//!   process, and a made-up figure would mislead. Memory is configuration (billing, [`Context`]) only; CPU
+//!   does not scale with it.
+//! - Environment variables reach handlers through [`Context::env`] / [`InitContext::env`], not the process
+//!   environment, which all functions share.
+//! - A timeout drops the handler's future at its next `.await`; a handler that blocks its thread
+//!   (`std::thread::sleep`, a busy loop) cannot be interrupted in-process.
+//! - The dead-letter sink is part of [`EventInvokeConfig`] rather than of the function configuration.
+//! - Provisioned concurrency put on an alias applies to the alias's primary version.
+//! - Percentiles are upper bounds of histogram buckets (at most 0.8 % high).
+//!
 //! No lock is held across an `.await`: the function table and versions are behind `ArcSwap`s, counters
 //! are atomics, admission is a compare-and-swap, and the idle-instance pool's mutex is held only for a
 //! push or a pop.

@@ -36,7 +36,7 @@ pub struct Report {
 impl Report {
     /// GB-seconds billed for this invocation: memory in GB x billed seconds.
     pub fn gb_seconds(&self) -> f64 {
-        gb_seconds(self.memory_mb as u64 * self.billed_duration_ms)
+        gb_seconds((self.memory_mb as u64).saturating_mul(self.billed_duration_ms))
     }
 }
 
@@ -178,7 +178,8 @@ impl VersionMetrics {
             m.cold_starts.fetch_add(1, Relaxed);
         }
         m.billed_ms.fetch_add(s.billed_ms, Relaxed);
-        m.mb_ms.fetch_add(s.billed_ms * s.memory_mb as u64, Relaxed);
+        m.mb_ms
+            .fetch_add(s.billed_ms.saturating_mul(s.memory_mb as u64), Relaxed);
         let us = u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX);
         // Values past the top are clamped into the last bucket rather than dropped.
         let _ = m.durations_us.increment(us.min((1 << MAX_POWER) - 1));

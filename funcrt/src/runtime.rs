@@ -671,7 +671,9 @@ impl Runtime {
             .filter_map(|(_, f)| f.concurrency.reserved())
             .sum();
         let limit = self.inner.account.limit;
-        if u64::from(others) + u64::from(r) > u64::from(limit - MIN_UNRESERVED_CONCURRENCY) {
+        if u64::from(others) + u64::from(r)
+            > u64::from(limit.saturating_sub(MIN_UNRESERVED_CONCURRENCY))
+        {
             return Err(Error::invalid(
                 "ReservedConcurrentExecutions",
                 format!(
@@ -731,7 +733,11 @@ impl Runtime {
         }
         let cap = match f.concurrency.reserved() {
             Some(r) => r,
-            None => self.inner.account.unreserved_capacity() - MIN_UNRESERVED_CONCURRENCY,
+            None => self
+                .inner
+                .account
+                .unreserved_capacity()
+                .saturating_sub(MIN_UNRESERVED_CONCURRENCY),
         };
         if n > cap {
             return Err(Error::invalid(
