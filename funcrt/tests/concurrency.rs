@@ -316,3 +316,38 @@ async fn several_invocations_share_one_instance_when_allowed() {
     assert!(fifth.await.unwrap().cold_start());
     assert_eq!(rt.metrics("multi").unwrap().instances, 2);
 }
+
+#[tokio::test]
+async fn a_dropped_caller_releases_its_concurrency() {
+    let (clock, rt) = manual_runtime();
+    rt.create_function(
+        "stuck",
+        Code::from_fn(|e: Value, _c: Context| async move {
+            if e == json!("hang") {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, HandlerError>(e)
+        }),
+        FunctionConfig::builder()
+            .reserved_concurrency(1)
+            .timeout(Duration::from_secs(900))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let caller = tokio::spawn({
+        let rt = rt.clone();
+        async move { rt.invoke("stuck", json!("hang")).await }
+    });
+    clock.wait_for_sleepers(1).await; // running, its timeout armed
+    assert_eq!(rt.metrics("stuck").unwrap().concurrent_executions, 1);
+    assert!(matches!(rt.invoke("stuck", json!(1)).await, Err(Error::TooManyRequests { .. })));
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    let m = rt.metrics("stuck").unwrap();
+    assert_eq!((m.concurrent_executions, m.instances), (0, 0), "permit released, instance not reused");
+    assert_eq!(clock.sleepers(), 0, "the timeout timer went with it");
+    let r = rt.invoke("stuck", json!(2)).await.unwrap();
+    assert_eq!(r.payload, json!(2));
+    assert!(r.cold_start());
+}
