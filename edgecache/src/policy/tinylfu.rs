@@ -90,31 +90,45 @@ impl Deque {
     };
 }
 
-/// Recently evicted keys' hashes, oldest first, bounded by count.
+/// Recently evicted keys' hashes, in a direct-mapped table of ¾ as many slots as the cache holds entries:
+/// a newer hash overwrites an older one in its slot, so a hash is remembered for about that many evictions
+/// (fewer when it collides), with no allocation or hashing per eviction.
 #[derive(Debug, Default)]
 struct Ghost {
-    fifo: std::collections::VecDeque<u64>,
-    set: hashbrown::HashMap<u64, u32, foldhash::fast::FixedState>,
+    table: Vec<u64>,
 }
 
 impl Ghost {
-    fn push(&mut self, hash: u64, cap: usize) {
-        self.fifo.push_back(hash);
-        *self.set.entry(hash).or_insert(0) += 1;
-        while self.fifo.len() > cap {
-            if let Some(old) = self.fifo.pop_front() {
-                if let hashbrown::hash_map::Entry::Occupied(mut e) = self.set.entry(old) {
-                    *e.get_mut() -= 1;
-                    if *e.get() == 0 {
-                        e.remove();
-                    }
-                }
-            }
-        }
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        // Multiply-shift range reduction of 32 mixed bits onto the table.
+        (((hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) * self.table.len() as u64) >> 32)
+            as usize
     }
 
+    /// Remembers `hash`, in a table sized for `cap` entries (grown, forgetting, when `cap` outgrows it).
+    fn push(&mut self, hash: u64, cap: usize) {
+        // Three slots for four entries: with overwrites, a hash survives on average somewhat fewer evictions than
+        // `cap` (remembering longer grows the window too eagerly on frequency-biased traces such as P3).
+        let size = (cap / 4 * 3).clamp(16, 1 << 30);
+        if self.table.len() < size {
+            self.table = vec![0; size];
+        }
+        let slot = self.slot(hash);
+        self.table[slot] = hash | 1;
+    }
+
+    /// Whether `hash` is remembered; forgets it.
     fn take(&mut self, hash: u64) -> bool {
-        self.set.remove(&hash).is_some()
+        if self.table.is_empty() {
+            return false;
+        }
+        let slot = self.slot(hash);
+        let found = self.table[slot] == hash | 1;
+        if found {
+            self.table[slot] = 0;
+        }
+        found
     }
 }
 
