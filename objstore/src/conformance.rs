@@ -30,7 +30,7 @@ macro_rules! conformance_tests {
             buckets, bucket_names, put_get_head, metadata, keys, key_limits, ranges, conditional_reads,
             conditional_writes, create_only_race, delete, delete_many, copy, list_basics, list_delimiter,
             list_pagination, list_order, limits, missing_bucket, versioning, versioning_suspended,
-            multipart);
+            multipart, tags, checksums);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -1559,4 +1559,294 @@ pub async fn multipart(store: &Store, clock: &ManualClock) {
     assert_ne!(v.version_id, "null");
     assert_eq!(&b.get("big").await.unwrap().body[..], b"v2");
     assert!(b.get_version("big", "null").await.unwrap().body[..] == whole[..]);
+}
+
+fn tagset(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Object and bucket tags: stored with a put, per version, replaced and removed, S3's limits.
+pub async fn tags(store: &Store, _clock: &ManualClock) {
+    let b = store.create_bucket("tags").await.unwrap();
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    let v1 = b
+        .put_opts(
+            "k",
+            "v1",
+            PutOptions {
+                tags: tagset(&[("team", "data"), ("env", "prod")]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v1.tags, tagset(&[("env", "prod"), ("team", "data")]));
+    let v2 = b.put("k", "v2").await.unwrap();
+    assert!(b.object_tags("k", None).await.unwrap().is_empty());
+    assert_eq!(
+        b.object_tags("k", Some(&v1.version_id)).await.unwrap(),
+        tagset(&[("env", "prod"), ("team", "data")])
+    );
+    b.set_object_tags("k", None, tagset(&[("a", "1")]))
+        .await
+        .unwrap();
+    assert_eq!(b.head("k").await.unwrap().tags, tagset(&[("a", "1")]));
+    assert_eq!(
+        b.get("k").await.unwrap().meta.version_id,
+        v2.version_id,
+        "tagging adds no version"
+    );
+    assert_eq!(&b.get("k").await.unwrap().body[..], b"v2");
+    b.set_object_tags("k", Some(&v1.version_id), Default::default())
+        .await
+        .unwrap();
+    assert!(
+        b.object_tags("k", Some(&v1.version_id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(b.list_all_versions("").await.unwrap().len(), 2);
+
+    // Limits: 10 tags, 128-character keys, 256-character values, S3's characters, no aws: prefix.
+    let eleven: Vec<(String, String)> = (0..11).map(|i| (format!("k{i}"), "v".into())).collect();
+    let eleven = eleven.into_iter().collect();
+    let err = b.set_object_tags("k", None, eleven).await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("InvalidTag", 400));
+    assert!(err.to_string().contains("10"), "{err}");
+    let ten: std::collections::BTreeMap<String, String> =
+        (0..10).map(|i| (format!("k{i}"), "v".into())).collect();
+    b.set_object_tags("k", None, ten).await.unwrap();
+    for bad in [
+        tagset(&[(&"x".repeat(129), "v")]),
+        tagset(&[("k", &"v".repeat(257))]),
+        tagset(&[("", "v")]),
+        tagset(&[("aws:owner", "v")]),
+        tagset(&[("k", "a*b")]),
+    ] {
+        assert_eq!(
+            code(b.set_object_tags("k", None, bad.clone()).await),
+            "InvalidTag",
+            "{bad:?}"
+        );
+        let put = b.put_opts(
+            "t",
+            "x",
+            PutOptions {
+                tags: bad,
+                ..Default::default()
+            },
+        );
+        assert_eq!(code(put.await), "InvalidTag");
+    }
+    b.set_object_tags(
+        "k",
+        None,
+        tagset(&[(&"é".repeat(128), &"ü".repeat(256)), ("a b+-=._:/@", "ok")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(b.head("t").await),
+        "NoSuchKey",
+        "a rejected put stores nothing"
+    );
+    assert_eq!(code(b.object_tags("missing", None).await), "NoSuchKey");
+    assert_eq!(
+        code(
+            b.set_object_tags("k", Some("nover"), tagset(&[("a", "1")]))
+                .await
+        ),
+        "NoSuchVersion"
+    );
+    b.delete("k").await.unwrap();
+    assert_eq!(code(b.object_tags("k", None).await), "NoSuchKey");
+
+    // Bucket tags: up to 50.
+    assert!(b.bucket_tags().await.unwrap().is_empty());
+    b.set_bucket_tags(tagset(&[("cost-center", "42")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.bucket_tags().await.unwrap(),
+        tagset(&[("cost-center", "42")])
+    );
+    let fifty_one = (0..51)
+        .map(|i| (format!("k{i}"), "v".to_string()))
+        .collect();
+    assert_eq!(code(b.set_bucket_tags(fifty_one).await), "InvalidTag");
+    assert_eq!(
+        b.bucket_tags().await.unwrap(),
+        tagset(&[("cost-center", "42")])
+    );
+}
+
+/// Checksums: verified on put and part upload (a mismatch stores nothing), computed on request, returned on
+/// get and head, composite for multipart objects.
+pub async fn checksums(store: &Store, _clock: &ManualClock) {
+    use crate::{Checksum, ChecksumAlgorithm as A, CompletedPart, MIN_PART_SIZE, MultipartOptions};
+    use base64::Engine as _;
+    let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+    let b = store.create_bucket("sums").await.unwrap();
+    let data = b"The quick brown fox jumps over the lazy dog";
+    // Expected values computed here with the reference crates.
+    let want = [
+        (A::Crc32, b64(&crc32fast::hash(data).to_be_bytes())),
+        (A::Crc32c, b64(&crc32c::crc32c(data).to_be_bytes())),
+        (A::Sha1, b64(&<sha1::Sha1 as sha1::Digest>::digest(data))),
+        (
+            A::Sha256,
+            b64(&<sha2::Sha256 as sha2::Digest>::digest(data)),
+        ),
+    ];
+    assert_eq!(
+        want[0].1, "QU+jOQ==",
+        "CRC32 of the fox, as S3 documents it"
+    );
+    for (alg, value) in &want {
+        let key = format!("ok-{alg}");
+        let m = b
+            .put_opts(
+                &key,
+                &data[..],
+                PutOptions {
+                    checksum: Some(Checksum::new(*alg, value.clone())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(m.checksum, Some(Checksum::new(*alg, value.clone())));
+        assert_eq!(b.get(&key).await.unwrap().meta.checksum, m.checksum);
+        assert_eq!(b.head(&key).await.unwrap().checksum, m.checksum);
+        // A wrong value is rejected and nothing is stored.
+        let bad_key = format!("bad-{alg}");
+        let err = b
+            .put_opts(
+                &bad_key,
+                &data[..],
+                PutOptions {
+                    checksum: Some(Checksum::new(*alg, want[(*alg as usize + 1) % 4].1.clone())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!((err.code(), err.status()), ("BadDigest", 400));
+        assert!(err.to_string().contains(alg.as_str()), "{err}");
+        assert_eq!(code(b.head(&bad_key).await), "NoSuchKey");
+        // An algorithm alone: computed and stored.
+        let m = b
+            .put_opts(
+                &format!("alg-{alg}"),
+                &data[..],
+                PutOptions {
+                    checksum_algorithm: Some(*alg),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            m.checksum.as_ref().map(|c| c.value.as_str()),
+            Some(value.as_str())
+        );
+    }
+    // An overwrite with a bad checksum keeps the old object.
+    b.put("keep", "old").await.unwrap();
+    let bad = PutOptions {
+        checksum: Some(Checksum::new(A::Sha256, want[3].1.clone())),
+        ..Default::default()
+    };
+    assert_eq!(code(b.put_opts("keep", "new", bad).await), "BadDigest");
+    assert_eq!(&b.get("keep").await.unwrap().body[..], b"old");
+
+    // Multipart: parts verified; the object's checksum is composite.
+    let up = b
+        .create_multipart_upload(
+            "mp",
+            MultipartOptions {
+                checksum_algorithm: Some(A::Crc32c),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let p1 = pattern(MIN_PART_SIZE as usize, 3);
+    let p2 = b"end".to_vec();
+    let c1 = crc32c::crc32c(&p1).to_be_bytes();
+    let c2 = crc32c::crc32c(&p2).to_be_bytes();
+    let err = b
+        .upload_part(
+            "mp",
+            &up.upload_id,
+            1,
+            p1.clone(),
+            Some(Checksum::new(A::Crc32c, b64(&c2))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "BadDigest");
+    assert!(
+        b.list_parts("mp", &up.upload_id).await.unwrap().is_empty(),
+        "a rejected part is not stored"
+    );
+    assert_eq!(
+        code(
+            b.upload_part(
+                "mp",
+                &up.upload_id,
+                1,
+                p1.clone(),
+                Some(Checksum::new(A::Sha1, b64(&c1)))
+            )
+            .await
+        ),
+        "InvalidRequest"
+    );
+    let i1 = b
+        .upload_part(
+            "mp",
+            &up.upload_id,
+            1,
+            p1.clone(),
+            Some(Checksum::new(A::Crc32c, b64(&c1))),
+        )
+        .await
+        .unwrap();
+    let i2 = b
+        .upload_part("mp", &up.upload_id, 2, p2.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        i2.checksum,
+        Some(Checksum::new(A::Crc32c, b64(&c2))),
+        "computed when not sent"
+    );
+    let m = b
+        .complete_multipart_upload(
+            "mp",
+            &up.upload_id,
+            &[
+                CompletedPart {
+                    part_number: 1,
+                    etag: i1.etag,
+                },
+                CompletedPart {
+                    part_number: 2,
+                    etag: i2.etag,
+                },
+            ],
+            &Conditions::default(),
+        )
+        .await
+        .unwrap();
+    let mut cat = c1.to_vec();
+    cat.extend_from_slice(&c2);
+    let composite = format!("{}-2", b64(&crc32c::crc32c(&cat).to_be_bytes()));
+    assert_eq!(m.checksum, Some(Checksum::new(A::Crc32c, composite)));
+    assert_eq!(b.get("mp").await.unwrap().meta.checksum, m.checksum);
 }

@@ -60,3 +60,93 @@ pub(crate) fn validate_tags(
     }
     Ok(())
 }
+
+impl crate::Bucket {
+    /// The tags of the newest version of `key`, or of one version (S3's GetObjectTagging).
+    ///
+    /// # Errors
+    /// `NoSuchKey` (also when the newest version is a delete marker), `NoSuchVersion`, `MethodNotAllowed`
+    /// for a delete marker's id.
+    pub async fn object_tags(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<BTreeMap<String, String>> {
+        crate::names::validate_key(&self.name, key)?;
+        let version = self.version_arg(key, version_id)?;
+        let meta = self.store.backend.head(&self.name, key, version).await?;
+        if meta.is_delete_marker {
+            return Err(crate::bucket::marker_error(
+                &self.name,
+                &meta,
+                version.is_some(),
+                "GET",
+            ));
+        }
+        Ok(meta.tags.clone())
+    }
+
+    /// Replaces the tags of the newest version of `key`, or of one version (S3's PutObjectTagging); an
+    /// empty set removes them (S3's DeleteObjectTagging).
+    ///
+    /// # Errors
+    /// `InvalidTag` naming the rule broken; as [`Bucket::object_tags`] for the version.
+    pub async fn set_object_tags(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        tags: BTreeMap<String, String>,
+    ) -> Result<()> {
+        crate::names::validate_key(&self.name, key)?;
+        let version = self.version_arg(key, version_id)?;
+        validate_tags(
+            &self.name,
+            &format!("object {key:?}"),
+            &tags,
+            MAX_OBJECT_TAGS,
+        )?;
+        let bucket = &*self.name;
+        let by_id = version.is_some();
+        self.store
+            .backend
+            .update_version(bucket, key, version, &|m| {
+                if m.is_delete_marker {
+                    return Err(crate::bucket::marker_error(bucket, m, by_id, "PUT"));
+                }
+                m.tags = tags.clone();
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The bucket's tags (S3's GetBucketTagging; empty when none are set).
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub async fn bucket_tags(&self) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .store
+            .backend
+            .bucket_config(&self.name)
+            .await?
+            .tags
+            .clone())
+    }
+
+    /// Replaces the bucket's tags (S3's PutBucketTagging; empty removes them).
+    ///
+    /// # Errors
+    /// `InvalidTag` naming the rule broken (at most 50 tags), `NoSuchBucket`.
+    pub async fn set_bucket_tags(&self, tags: BTreeMap<String, String>) -> Result<()> {
+        validate_tags(&self.name, "bucket", &tags, MAX_BUCKET_TAGS)?;
+        self.store
+            .backend
+            .update_bucket_config(&self.name, &|c| {
+                c.tags = tags.clone();
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+}

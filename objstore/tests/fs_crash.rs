@@ -110,23 +110,26 @@ fn run_round(
         .spawn()
         .expect("start the crash child");
     let stdout = child.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
         let mut lines = Vec::new();
-        let mut ready_tx = None;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if line == "READY" {
-                ready_tx = Some(());
+            // libtest may print `test crash_child ... ` before the child's first line.
+            if line.ends_with("READY") {
+                let _ = ready_tx.send(());
             }
             lines.push(line);
         }
-        (lines, ready_tx.is_some())
+        lines
     });
-    // Kill at a random moment of the writing (time only chooses when; nothing asserts on it).
+    // Kill at a random moment of the writing, counted from when the child is ready, so a slow start on a
+    // loaded machine does not eat the round (time only chooses when; nothing asserts on it).
+    let _ = ready_rx.recv_timeout(Duration::from_secs(60));
     std::thread::sleep(kill_after);
     child.kill().expect("SIGKILL the child");
     child.wait().unwrap();
-    let (lines, _ready) = reader.join().unwrap();
+    let lines = reader.join().unwrap();
     let mut in_flight = start;
     for line in lines {
         let parts: Vec<&str> = line.split(' ').collect();
@@ -175,8 +178,12 @@ fn temp_files(dir: &Path) -> usize {
         .sum()
 }
 
+/// The SIGKILL tests run one at a time, so their children do not compete for the CPU.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn sigkill_loses_no_acknowledged_write() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let exe = std::env::current_exe().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
@@ -353,6 +360,7 @@ fn multipart_crash_child() {
 
 #[test]
 fn sigkill_during_multipart_complete_leaves_old_or_new() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let exe = std::env::current_exe().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
