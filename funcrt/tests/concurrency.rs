@@ -341,11 +341,18 @@ async fn a_dropped_caller_releases_its_concurrency() {
     });
     clock.wait_for_sleepers(1).await; // running, its timeout armed
     assert_eq!(rt.metrics("stuck").unwrap().concurrent_executions, 1);
-    assert!(matches!(rt.invoke("stuck", json!(1)).await, Err(Error::TooManyRequests { .. })));
+    assert!(matches!(
+        rt.invoke("stuck", json!(1)).await,
+        Err(Error::TooManyRequests { .. })
+    ));
     caller.abort();
     assert!(caller.await.unwrap_err().is_cancelled());
     let m = rt.metrics("stuck").unwrap();
-    assert_eq!((m.concurrent_executions, m.instances), (0, 0), "permit released, instance not reused");
+    assert_eq!(
+        (m.concurrent_executions, m.instances),
+        (0, 0),
+        "permit released, instance not reused"
+    );
     assert_eq!(clock.sleepers(), 0, "the timeout timer went with it");
     let r = rt.invoke("stuck", json!(2)).await.unwrap();
     assert_eq!(r.payload, json!(2));
