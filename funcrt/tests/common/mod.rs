@@ -43,9 +43,10 @@ pub fn config() -> FunctionConfig {
     FunctionConfig::default()
 }
 
-/// Yields to the runtime until `cond` holds (bounded, so a broken test fails instead of hanging).
+/// Yields to the runtime until `cond` holds. Bounded by a count of yields, not by time (so a slow, loaded
+/// machine does not fail it), and large enough that a broken test fails instead of hanging.
 pub async fn until(mut cond: impl FnMut() -> bool) {
-    for _ in 0..1_000_000 {
+    for _ in 0..20_000_000 {
         if cond() {
             return;
         }
