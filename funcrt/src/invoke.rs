@@ -265,6 +265,7 @@ pub(crate) async fn execute(
     request_id: String,
 ) -> Attempt {
     let clock = env.clock;
+    let _running = version.metrics.enter();
     let now = clock.instant();
     let warm = {
         let current = version.config.load();

@@ -39,9 +39,6 @@
 //! - The dead-letter sink is part of [`EventInvokeConfig`] rather than of the function configuration.
 //! - Provisioned concurrency put on an alias applies to the alias's primary version.
 //! - Percentiles are upper bounds of histogram buckets (at most 0.8 % high).
-//! - Concurrent executions (now and max) are counted per function; per-version totals cover invocations,
-//!   errors, throttles, starts, durations and cost. A per-version concurrency counter would add a shared
-//!   counter to every call's hot path.
 //!
 //! No lock is held across an `.await`: the function table and versions are behind `ArcSwap`s, counters
 //! are atomics, admission is a compare-and-swap, and the idle-instance pool's mutex is held only for a

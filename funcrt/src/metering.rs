@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use histogram::AtomicHistogram;
@@ -95,6 +95,10 @@ pub struct MetricsSnapshot {
     pub gb_seconds: f64,
     /// Estimated cost in USD from the runtime's [`PriceTable`].
     pub estimated_cost_usd: f64,
+    /// Invocations running now.
+    pub concurrent_executions: u32,
+    /// The most invocations that ran at once.
+    pub max_concurrent_executions: u32,
 }
 
 /// A function's metrics: totals, per version, and concurrency.
@@ -153,21 +157,48 @@ impl Default for MetricShard {
 
 const MAX_POWER: u8 = 36;
 
+/// How many invocations of a version run at once (one counter: exactness needs it shared).
+#[derive(Debug, Default)]
+struct Running {
+    now: AtomicU32,
+    max: AtomicU32,
+}
+
+/// Counts one running invocation of a version until dropped (also when the invocation is cancelled).
+pub(crate) struct RunningGuard<'a>(&'a Running);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Relaxed);
+    }
+}
+
 /// Lock-free per-version totals, sharded per thread (see [`crate::shard`]); reads add the shards up.
 #[derive(Debug)]
 pub(crate) struct VersionMetrics {
     shards: [Padded<MetricShard>; SHARDS],
+    running: Padded<Running>,
 }
 
 impl Default for VersionMetrics {
     fn default() -> Self {
         VersionMetrics {
             shards: std::array::from_fn(|_| Padded::default()),
+            running: Padded::default(),
         }
     }
 }
 
 impl VersionMetrics {
+    /// Marks an invocation of this version as running.
+    pub(crate) fn enter(&self) -> RunningGuard<'_> {
+        let now = self.running.now.fetch_add(1, Relaxed) + 1;
+        if now > self.running.max.load(Relaxed) {
+            self.running.max.fetch_max(now, Relaxed);
+        }
+        RunningGuard(&self.running)
+    }
+
     pub(crate) fn record(&self, s: &Sample) {
         let m = &self.shards[home()];
         m.invocations.fetch_add(1, Relaxed);
@@ -209,6 +240,8 @@ impl VersionMetrics {
             ..MetricsSnapshot::default()
         };
         snap.warm_starts = snap.invocations.saturating_sub(snap.cold_starts);
+        snap.concurrent_executions = self.running.now.load(Relaxed);
+        snap.max_concurrent_executions = self.running.max.load(Relaxed);
         fill_percentiles(&mut snap, &hist);
         snap.estimated_cost_usd = cost(prices, snap.gb_seconds, snap.invocations);
         (snap, hist)

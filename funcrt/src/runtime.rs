@@ -874,6 +874,8 @@ impl Runtime {
             fill_percentiles(&mut total, h);
         }
         total.estimated_cost_usd = cost(prices, total.gb_seconds, total.invocations);
+        total.concurrent_executions = f.concurrency.in_use();
+        total.max_concurrent_executions = f.concurrency.max_seen();
         let instances = f.latest.pool.live()
             + f.versions
                 .load()

@@ -93,6 +93,8 @@ async fn thousand_calls_against_reserved_ten() {
     assert_eq!(m.max_concurrent_executions, 10);
     assert_eq!((m.total.invocations, m.total.throttles), (10, 990));
     assert_eq!(m.by_version["$LATEST"].throttles, 990);
+    assert_eq!(m.by_version["$LATEST"].max_concurrent_executions, 10);
+    assert_eq!(m.total.max_concurrent_executions, 10);
     assert_eq!(m.concurrent_executions, 0);
 }
 

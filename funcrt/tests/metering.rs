@@ -282,6 +282,13 @@ async fn stress_many_functions_on_two_threads_adds_up() {
             m.total.invocations
         );
         assert_eq!(m.concurrent_executions, 0, "f{i}: every permit released");
+        for (v, snap) in &m.by_version {
+            assert_eq!(snap.concurrent_executions, 0, "f{i}:{v}");
+            assert!(
+                snap.max_concurrent_executions <= m.max_concurrent_executions,
+                "f{i}:{v}"
+            );
+        }
         if i % 4 == 0 {
             assert!(m.max_concurrent_executions <= 2, "f{i}: reserved 2");
         }
