@@ -151,6 +151,115 @@ mod tests {
             );
         }
         assert!("COLD".parse::<StorageClass>().is_err());
+        assert_eq!(
+            serde_json::from_str::<StorageClass>("\"GLACIER_IR\"").unwrap(),
+            StorageClass::GlacierIr
+        );
         assert!(StorageClass::Glacier.is_archived() && !StorageClass::GlacierIr.is_archived());
+    }
+}
+
+impl crate::Bucket {
+    /// Starts a restore of an archived version (S3's RestoreObject): it becomes readable after the class's
+    /// delay ([`RestoreDelays`]) and stays readable for `days` days. Asking again once it is readable
+    /// extends it. Returns the restore's state.
+    ///
+    /// # Errors
+    /// `InvalidObjectState` for a class that needs no restore; `RestoreAlreadyInProgress` while one runs;
+    /// `InvalidArgument` for 0 days; `NoSuchKey`, `NoSuchVersion`, `MethodNotAllowed` for a delete marker.
+    pub async fn restore_object(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        days: u32,
+    ) -> crate::Result<RestoreState> {
+        crate::names::validate_key(&self.name, key)?;
+        let version = self.version_arg(key, version_id)?;
+        let bucket = &*self.name;
+        if days == 0 {
+            return Err(crate::Error::InvalidArgument {
+                bucket: bucket.to_string(),
+                argument: "RestoreRequest.Days",
+                message: format!("a restore of {key:?} must last at least one day"),
+            });
+        }
+        let now = crate::meta::to_millis(self.store.clock.now());
+        let delays = self.store.restore_delays;
+        let period = Duration::from_secs(u64::from(days) * 86_400);
+        let by_id = version.is_some();
+        let meta = self
+            .store
+            .backend
+            .update_version(bucket, key, version, &|m| {
+                if m.is_delete_marker {
+                    return Err(crate::bucket::marker_error(bucket, m, by_id, "POST"));
+                }
+                if !m.storage_class.is_archived() {
+                    return Err(crate::Error::InvalidObjectState {
+                        bucket: bucket.to_string(),
+                        key: m.key.clone(),
+                        version_id: m.version_id.clone(),
+                        storage_class: m.storage_class,
+                        reason: "only GLACIER and DEEP_ARCHIVE objects are restored",
+                    });
+                }
+                match &mut m.restore {
+                    Some(r) if r.ongoing(now) => Err(crate::Error::RestoreAlreadyInProgress {
+                        bucket: bucket.to_string(),
+                        key: m.key.clone(),
+                        version_id: m.version_id.clone(),
+                    }),
+                    Some(r) if r.readable(now) => {
+                        r.expires_at = now + period;
+                        Ok(())
+                    }
+                    _ => {
+                        let ready_at = now + delays.of(m.storage_class);
+                        m.restore = Some(RestoreState {
+                            requested: now,
+                            ready_at,
+                            expires_at: ready_at + period,
+                        });
+                        Ok(())
+                    }
+                }
+            })
+            .await?;
+        meta.restore.clone().ok_or_else(|| {
+            crate::Error::backend(
+                "engine",
+                bucket,
+                Some(key),
+                "the backend dropped the restore state",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn restore_delay_is_configurable() {
+        let clock = stratus_clock::ManualClock::new();
+        let store = crate::Store::builder()
+            .clock(clock.clock())
+            .restore_delays(RestoreDelays {
+                glacier: Duration::from_secs(60),
+                deep_archive: Duration::from_secs(600),
+            })
+            .build();
+        let b = store.create_bucket("cold").await.unwrap();
+        let opts = crate::PutOptions {
+            storage_class: StorageClass::Glacier,
+            ..Default::default()
+        };
+        b.put_opts("k", "v", opts).await.unwrap();
+        b.restore_object("k", None, 1).await.unwrap();
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(b.get("k").await.unwrap_err().code(), "InvalidObjectState");
+        clock.advance(Duration::from_secs(1));
+        assert!(b.get("k").await.is_ok());
     }
 }

@@ -13,6 +13,7 @@ use crate::bucket::Bucket;
 use crate::error::Result;
 use crate::meta::{BucketInfo, to_millis};
 use crate::names::validate_bucket_name;
+use crate::storage_class::RestoreDelays;
 
 /// S3's limit on the size of one put: 5 GiB.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -36,6 +37,7 @@ pub(crate) struct StoreInner {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) clock: Clock,
     pub(crate) max_put_size: u64,
+    pub(crate) restore_delays: RestoreDelays,
 }
 
 impl fmt::Debug for Store {
@@ -136,6 +138,7 @@ pub struct StoreBuilder {
     backend: Option<Arc<dyn Backend>>,
     clock: Option<Clock>,
     max_put_size: Option<u64>,
+    restore_delays: RestoreDelays,
 }
 
 impl StoreBuilder {
@@ -163,6 +166,13 @@ impl StoreBuilder {
         self
     }
 
+    /// How long restores from the archive classes take on the store's clock (default: S3's standard
+    /// retrieval, 4 hours for GLACIER and 12 for DEEP_ARCHIVE).
+    pub fn restore_delays(mut self, delays: RestoreDelays) -> Self {
+        self.restore_delays = delays;
+        self
+    }
+
     /// The store.
     pub fn build(self) -> Store {
         Store {
@@ -172,6 +182,7 @@ impl StoreBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryBackend::new())),
                 clock: self.clock.unwrap_or_default(),
                 max_put_size: self.max_put_size.unwrap_or(MAX_PUT_SIZE),
+                restore_delays: self.restore_delays,
             }),
         }
     }
