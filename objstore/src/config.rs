@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::LifecycleConfiguration;
 use crate::lock::ObjectLockConfig;
 
 /// A bucket's versioning state.
@@ -29,6 +30,9 @@ pub struct BucketConfig {
     /// Object lock, when enabled.
     #[serde(default)]
     pub object_lock: Option<ObjectLockConfig>,
+    /// Lifecycle rules, when set.
+    #[serde(default)]
+    pub lifecycle: Option<LifecycleConfiguration>,
     /// Bucket tags (at most 50).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

@@ -48,6 +48,7 @@ mod config;
 mod error;
 mod etag;
 mod interop;
+mod lifecycle;
 mod list;
 mod lock;
 mod meta;
@@ -75,6 +76,11 @@ pub use conditions::Conditions;
 pub use config::{BucketConfig, Versioning};
 pub use error::{Error, Result};
 pub use etag::ETag;
+pub use lifecycle::{
+    AbortIncompleteMultipartUpload, Expiration, FilterAnd, LifecycleAction, LifecycleConfiguration,
+    LifecycleFilter, LifecycleReport, LifecycleRule, LifecycleRunner, NoncurrentVersionExpiration,
+    NoncurrentVersionTransition, RuleStatus, Tag, Transition,
+};
 pub use list::{ListOptions, ListPage, MAX_KEYS};
 pub use lock::{DefaultRetention, ObjectLockConfig, Retention, RetentionMode};
 pub use meta::{

@@ -1382,4 +1382,125 @@ mod tests {
             &data[data.len() - 5..]
         );
     }
+
+    #[tokio::test]
+    async fn reopen_keeps_versions_config_and_uploads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let (ids, upload_id, config) = {
+            let store = Store::builder()
+                .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
+                .build();
+            let b = store.create_bucket("keep").await.unwrap();
+            b.put("k", "null version").await.unwrap();
+            b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+            let v1 = b.put("k", "one").await.unwrap();
+            let v2 = b.put("k", "two").await.unwrap();
+            let marker = b
+                .delete_opts("k", Default::default())
+                .await
+                .unwrap()
+                .unwrap();
+            b.set_object_tags(
+                "k",
+                Some(&v1.version_id),
+                [("a".to_string(), "1".to_string())].into(),
+            )
+            .await
+            .unwrap();
+            b.set_lifecycle(Some(
+                crate::LifecycleConfiguration::from_json(
+                    r#"{"Rules":[{"ID":"x","Status":"Enabled","Expiration":{"Days":3}}]}"#,
+                )
+                .unwrap(),
+            ))
+            .await
+            .unwrap();
+            let up = b
+                .create_multipart_upload("mp", Default::default())
+                .await
+                .unwrap();
+            b.upload_part(
+                "mp",
+                &up.upload_id,
+                1,
+                vec![7u8; crate::MIN_PART_SIZE as usize],
+                None,
+            )
+            .await
+            .unwrap();
+            let config = store.inner.backend.bucket_config("keep").await.unwrap();
+            (
+                vec![
+                    marker.version_id.clone(),
+                    v2.version_id.clone(),
+                    v1.version_id.clone(),
+                    "null".to_string(),
+                ],
+                up.upload_id,
+                config,
+            )
+        };
+        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
+        assert_eq!(backend.recovery_report().objects, 4);
+        assert_eq!(backend.recovery_report().uploads, 1);
+        let store = Store::builder().backend(backend).build();
+        let b = store.bucket("keep").unwrap();
+        assert_eq!(
+            store.inner.backend.bucket_config("keep").await.unwrap(),
+            config
+        );
+        let listed: Vec<_> = b
+            .list_all_versions("")
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.meta.version_id.clone())
+            .collect();
+        assert_eq!(listed, ids, "versions keep their order");
+        assert_eq!(
+            b.get("k").await.unwrap_err().delete_marker(),
+            Some(ids[0].as_str())
+        );
+        assert_eq!(b.object_tags("k", Some(&ids[2])).await.unwrap().len(), 1);
+        assert_eq!(&b.get_version("k", &ids[2]).await.unwrap().body[..], b"one");
+        // The upload continues after the reopen.
+        let parts = b.list_parts("mp", &upload_id).await.unwrap();
+        let p2 = b
+            .upload_part("mp", &upload_id, 2, "part two", None)
+            .await
+            .unwrap();
+        let done = b
+            .complete_multipart_upload(
+                "mp",
+                &upload_id,
+                &[
+                    crate::CompletedPart {
+                        part_number: 1,
+                        etag: parts[0].etag.clone(),
+                    },
+                    crate::CompletedPart {
+                        part_number: 2,
+                        etag: p2.etag,
+                    },
+                ],
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.size, crate::MIN_PART_SIZE + 8);
+        let body = b.get("mp").await.unwrap().body;
+        assert!(
+            body[..crate::MIN_PART_SIZE as usize]
+                .iter()
+                .all(|&x| x == 7)
+        );
+        assert_eq!(&body[crate::MIN_PART_SIZE as usize..], b"part two");
+        // New writes order after the old ones.
+        let v3 = b.put("k", "three").await.unwrap();
+        assert_eq!(
+            b.list_all_versions("k").await.unwrap()[0].meta.version_id,
+            v3.version_id
+        );
+    }
 }
