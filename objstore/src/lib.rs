@@ -56,6 +56,7 @@ mod multipart;
 mod names;
 mod options;
 mod range;
+mod report;
 mod storage_class;
 mod store;
 mod tagging;
@@ -92,6 +93,7 @@ pub use multipart::{
 pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
 pub use range::ByteRange;
+pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
 pub use storage_class::{RestoreDelays, RestoreState, StorageClass};
 pub use store::{MAX_PUT_SIZE, Store, StoreBuilder};
 pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
