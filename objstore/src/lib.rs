@@ -19,6 +19,47 @@
 //!   start-after, continuation tokens and max-keys up to 1000;
 //! - every error is an [`Error`] naming the bucket, key or limit, whose [`Error::code`] is S3's error code.
 //!
+//! Beyond the core, the features data-lake, backup and archive users rely on, each implemented once in the
+//! engine and so identical on every backend:
+//! - versioning ([`Versioning`]): version ids, get/head/delete/copy by version, delete markers,
+//!   ListObjectVersions ([`Bucket::list_versions`]), `null` versions while suspended;
+//! - multipart uploads ([`Bucket::create_multipart_upload`]) with S3's limits and `-N` ETags
+//!   ([`multipart_etag`]), and [`object_store::multipart::MultipartStore`];
+//! - storage classes ([`StorageClass`]) and restores from the archive classes on the store's clock;
+//! - object lock: default retention, GOVERNANCE with bypass, COMPLIANCE, legal hold;
+//! - object and bucket tags; checksums ([`ChecksumAlgorithm`]) verified on put and part upload;
+//! - lifecycle rules in S3's JSON shape ([`LifecycleConfiguration`]) that actually run, on demand or on the
+//!   clock's schedule ([`Store::spawn_lifecycle`]), reporting what they did;
+//! - a storage report per bucket and class with costs from a replaceable [`PriceTable`].
+//!
+//! ```
+//! use objstore::{LifecycleConfiguration, StorageClass, Store, Versioning};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> objstore::Result<()> {
+//! let clock = stratus_clock::ManualClock::new();
+//! let store = Store::builder().clock(clock.clock()).build();
+//! let bucket = store.create_bucket("archive").await?;
+//! bucket.set_versioning(Versioning::Enabled).await?;
+//! let v1 = bucket.put("report.csv", "a,b\n1,2\n").await?;
+//! bucket.delete("report.csv").await?; // a delete marker
+//! assert!(bucket.get("report.csv").await.unwrap_err().delete_marker().is_some());
+//! assert_eq!(&bucket.get_version("report.csv", &v1.version_id).await?.body[..], b"a,b\n1,2\n");
+//!
+//! bucket.put("logs/1", "x").await?;
+//! bucket
+//!     .set_lifecycle(Some(LifecycleConfiguration::from_json(
+//!         r#"{"Rules": [{"Status": "Enabled", "Filter": {"Prefix": "logs/"},
+//!                        "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]}"#,
+//!     )?))
+//!     .await?;
+//! clock.advance(Duration::from_secs(31 * 86_400));
+//! let report = store.run_lifecycle().await?;
+//! assert_eq!(report.actions.len(), 1);
+//! assert_eq!(bucket.head("logs/1").await?.storage_class, StorageClass::Glacier);
+//! # Ok(()) }
+//! ```
+//!
 //! Backends: [`MemoryBackend`] (the test double, and the fastest) and [`FsBackend`] (durable under a root
 //! folder; crash-safe). A [`Bucket`] also implements [`object_store::ObjectStore`], so DataFusion, Polars,
 //! delta-rs and `parquet` can read and write it. Time comes from an injected [`stratus_clock::Clock`].
@@ -124,6 +165,16 @@ mod tests {
         assert_send(&b.copy("k", "l"));
         assert_send(&b.list(&ListOptions::default()));
         assert_send(&b.list_all(""));
+        assert_send(&b.list_versions(&ListVersionsOptions::default()));
+        assert_send(&b.create_multipart_upload("k", MultipartOptions::default()));
+        assert_send(&b.upload_part("k", "u", 1, "v", None));
+        assert_send(&b.complete_multipart_upload("k", "u", &[], &Conditions::default()));
+        assert_send(&b.set_object_tags("k", None, Default::default()));
+        assert_send(&b.restore_object("k", None, 1));
+        assert_send(&b.set_retention("k", None, None, false));
+        assert_send(&b.run_lifecycle());
+        assert_send(&store.run_lifecycle());
+        assert_send(&store.storage_report(&PriceTable::default()));
         let fs = Store::fs(tempfile::tempdir().unwrap().path()).unwrap();
         assert_send(&fs.bucket("send-check").unwrap().put("k", "v"));
     }

@@ -90,7 +90,7 @@ impl crate::Bucket {
     /// empty set removes them (S3's DeleteObjectTagging).
     ///
     /// # Errors
-    /// `InvalidTag` naming the rule broken; as [`Bucket::object_tags`] for the version.
+    /// `InvalidTag` naming the rule broken; as [`Bucket::object_tags`](crate::Bucket::object_tags) for the version.
     pub async fn set_object_tags(
         &self,
         key: &str,

@@ -40,7 +40,9 @@
 //! listed beside the completed object (completing it again gives the same object). Torn part files (a power
 //! loss) fail their length check at open and are dropped, so the part reads as missing (`InvalidPart`) and
 //! can be uploaded again; this trades part durability for a multipart upload that writes each byte to stable
-//! storage once.
+//! storage once. The copy at complete costs a second pass over the page cache (about 190 ms beside the
+//! MD5s for 256 MiB, see `benches/README.md`); a version file that lists its part files instead of holding
+//! the bytes would remove it, at the price of multi-file reads and part files that outlive their upload.
 //!
 //! # Index
 //! Keys, versions and metadata are indexed in memory (rebuilt from the version headers at open), so listing

@@ -182,5 +182,81 @@ pub(crate) async fn run() -> crate::TourResult {
         "put through object_store::ObjectStore, read natively: {:?}",
         String::from_utf8_lossy(&read.body)
     );
+    archive(&store, &clock).await
+}
+
+/// Versioning, multipart, checksums, lifecycle on the manual clock, and the storage report.
+async fn archive(store: &Store, clock: &ManualClock) -> crate::TourResult {
+    use objstore::{
+        Checksum, ChecksumAlgorithm, CompletedPart, LifecycleConfiguration, PriceTable, Versioning,
+    };
+    let day = Duration::from_secs(86_400);
+    let b = store.create_bucket("tour-archive").await?;
+    b.set_versioning(Versioning::Enabled).await?;
+    let v1 = b.put("ledger.csv", "2024,1").await?;
+    b.put("ledger.csv", "2024,2").await?;
+    b.delete("ledger.csv").await?;
+    let err = b.get("ledger.csv").await.unwrap_err();
+    let old = b.get_version("ledger.csv", &v1.version_id).await?;
+    println!(
+        "versioning: get after delete is {} (delete marker {}), version {} still reads {:?}",
+        err.code(),
+        err.delete_marker().unwrap_or("?"),
+        v1.version_id,
+        String::from_utf8_lossy(&old.body)
+    );
+
+    let up = b
+        .create_multipart_upload("backup.tar", Default::default())
+        .await?;
+    let first = vec![1u8; objstore::MIN_PART_SIZE as usize];
+    let p1 = b
+        .upload_part("backup.tar", &up.upload_id, 1, first, None)
+        .await?;
+    let tail = ChecksumAlgorithm::Sha256.checksum(b"tail");
+    let p2 = b
+        .upload_part("backup.tar", &up.upload_id, 2, "tail", Some(tail))
+        .await?;
+    let parts = [
+        CompletedPart {
+            part_number: 1,
+            etag: p1.etag,
+        },
+        CompletedPart {
+            part_number: 2,
+            etag: p2.etag,
+        },
+    ];
+    let meta = b
+        .complete_multipart_upload("backup.tar", &up.upload_id, &parts, &Conditions::default())
+        .await?;
+    println!("multipart: {} bytes, ETag {}", meta.size, meta.etag);
+    let bad = PutOptions {
+        checksum: Some(Checksum::new(ChecksumAlgorithm::Crc32, "AAAAAA==")),
+        ..Default::default()
+    };
+    let err = b.put_opts("corrupt", "bytes", bad).await.unwrap_err();
+    println!("checksums: a wrong CRC32 is {}", err.code());
+
+    let rules = LifecycleConfiguration::from_json(
+        r#"{"Rules": [{"ID": "archive", "Status": "Enabled",
+            "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}], "Expiration": {"Days": 365},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]}"#,
+    )?;
+    b.set_lifecycle(Some(rules)).await?;
+    clock.advance(31 * day);
+    let report = b.run_lifecycle().await?;
+    println!(
+        "lifecycle at day 31: {} actions; backup.tar is now {}",
+        report.actions.len(),
+        b.head("backup.tar").await?.storage_class
+    );
+    let usage = b.storage_usage(&PriceTable::default()).await?;
+    for (class, u) in &usage.classes {
+        println!(
+            "storage report: {class}: {} objects, {} bytes, ${:.8}/month",
+            u.objects, u.bytes, u.monthly_cost
+        );
+    }
     Ok(())
 }
