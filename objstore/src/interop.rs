@@ -35,7 +35,7 @@ const STORE: &str = "objstore";
 fn os_error(e: Error, path: &str) -> object_store::Error {
     let path = path.to_string();
     match e {
-        Error::NoSuchKey { .. } => object_store::Error::NotFound {
+        Error::NoSuchKey { .. } | Error::NoSuchVersion { .. } => object_store::Error::NotFound {
             path,
             source: Box::new(e),
         },
@@ -60,8 +60,13 @@ fn os_meta(meta: &ObjectMeta) -> Option<OsMeta> {
         last_modified: DateTime::<Utc>::from(meta.last_modified),
         size: meta.size,
         e_tag: Some(meta.etag.as_str().to_string()),
-        version: None,
+        version: os_version(meta),
     })
+}
+
+/// The version `object_store` sees: the version id, except for the null version.
+fn os_version(meta: &ObjectMeta) -> Option<String> {
+    (meta.version_id != crate::meta::NULL_VERSION).then(|| meta.version_id.clone())
 }
 
 fn to_attributes(a: &ObjectAttributes) -> Attributes {
@@ -161,7 +166,7 @@ impl Bucket {
         {
             Ok(meta) => Ok(PutResult {
                 e_tag: Some(meta.etag.as_str().to_string()),
-                version: None,
+                version: os_version(&meta),
                 extensions: Default::default(),
             }),
             Err(e @ Error::PreconditionFailed { .. }) if mode == 1 => {
@@ -259,11 +264,6 @@ impl ObjectStore for Bucket {
         options: OsGetOptions,
     ) -> object_store::Result<GetResult> {
         let key = location.as_ref();
-        if options.version.is_some() {
-            return Err(object_store::Error::NotSupported {
-                source: "object versions are not supported by objstore yet".into(),
-            });
-        }
         let conditions = Conditions {
             if_match: options.if_match.clone(),
             if_none_match: options.if_none_match.clone(),
@@ -271,10 +271,14 @@ impl ObjectStore for Bucket {
             if_unmodified_since: options.if_unmodified_since.map(Into::into),
         };
         if options.head {
-            let meta = self
-                .head_opts(key, &conditions)
-                .await
-                .map_err(|e| os_error(e, key))?;
+            let meta = match &options.version {
+                None => self.head_opts(key, &conditions).await,
+                Some(v) => match self.head_version(key, v).await {
+                    Ok(m) => conditions.check_read(&self.name, &m).map(|()| m),
+                    Err(e) => Err(e),
+                },
+            }
+            .map_err(|e| os_error(e, key))?;
             return Ok(GetResult {
                 payload: GetResultPayload::Stream(stream::empty().boxed()),
                 meta: os_meta(&meta).ok_or_else(|| invalid_path(key))?,
@@ -304,7 +308,7 @@ impl ObjectStore for Bucket {
                 GetOptions {
                     range,
                     conditions,
-                    ..Default::default()
+                    version_id: options.version.clone(),
                 },
             )
             .await
@@ -598,7 +602,7 @@ impl MultipartStore for Bucket {
             .map_err(|e| os_error(e, key))?;
         Ok(PutResult {
             e_tag: Some(meta.etag.as_str().to_string()),
-            version: None,
+            version: os_version(&meta),
             extensions: Default::default(),
         })
     }

@@ -617,4 +617,48 @@ mod tests {
         multipart_put_part_out_of_order(&bucket, &bucket).await;
         multipart_race_condition(&bucket, true).await;
     }
+
+    /// Versions through `object_store`: puts report the version id, gets and heads read a version.
+    #[tokio::test]
+    async fn object_store_versions() {
+        use object_store::{GetOptions, ObjectStoreExt, path::Path};
+        let store = Store::memory();
+        let native = store.create_bucket("os-versions").await.unwrap();
+        let bucket: &dyn object_store::ObjectStore = &native;
+        let path = Path::from("k");
+        let unversioned = bucket.put(&path, "zero".into()).await.unwrap();
+        assert_eq!(
+            unversioned.version, None,
+            "the null version has no id for object_store"
+        );
+        native
+            .set_versioning(crate::Versioning::Enabled)
+            .await
+            .unwrap();
+        let one = bucket.put(&path, "one".into()).await.unwrap();
+        bucket.put(&path, "two".into()).await.unwrap();
+        let v1 = one.version.clone().unwrap();
+        let opts = |head: bool| GetOptions {
+            version: Some(v1.clone()),
+            head,
+            ..Default::default()
+        };
+        let got = bucket.get_opts(&path, opts(false)).await.unwrap();
+        assert_eq!(got.meta.version.as_deref(), Some(v1.as_str()));
+        assert_eq!(&got.bytes().await.unwrap()[..], b"one");
+        let head = bucket.get_opts(&path, opts(true)).await.unwrap();
+        assert_eq!(head.meta.size, 3);
+        let missing = GetOptions {
+            version: Some("nosuchversion".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            bucket.get_opts(&path, missing).await,
+            Err(object_store::Error::NotFound { .. })
+        ));
+        assert_eq!(
+            &bucket.get(&path).await.unwrap().bytes().await.unwrap()[..],
+            b"two"
+        );
+    }
 }
