@@ -142,12 +142,14 @@ impl Bucket {
             });
         }
         let attributes = opts.attributes.normalized(&self.name, key)?;
-        validate_tags(
-            &self.name,
-            &format!("object {key:?}"),
-            &opts.tags,
-            MAX_OBJECT_TAGS,
-        )?;
+        if !opts.tags.is_empty() {
+            validate_tags(
+                &self.name,
+                &format!("object {key:?}"),
+                &opts.tags,
+                MAX_OBJECT_TAGS,
+            )?;
+        }
         let checksum = verify_checksum(
             &self.name,
             key,

@@ -168,7 +168,10 @@ fn io_err(bucket: &str, key: Option<&str>, e: io::Error) -> Error {
 }
 
 fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    let mut buf = [0u8; 64];
+    // Cannot fail: 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(Sha256::digest(key.as_bytes()), &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
