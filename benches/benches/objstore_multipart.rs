@@ -99,9 +99,21 @@ fn multipart(c: &mut Criterion) {
         b.iter(|| {
             std::thread::scope(|s| {
                 let (left, right) = parts.split_at(PARTS / 2);
-                let h = s.spawn(|| left.iter().map(|p| objstore::ETag::of(p)).count());
-                let n = right.iter().map(|p| objstore::ETag::of(p)).count();
-                n + h.join().unwrap()
+                // Keep every digest (black_box), so none of the hashing can be optimised away.
+                let h = s.spawn(|| {
+                    std::hint::black_box(
+                        left.iter()
+                            .map(|p| objstore::ETag::of(p))
+                            .collect::<Vec<_>>(),
+                    )
+                });
+                let mine = std::hint::black_box(
+                    right
+                        .iter()
+                        .map(|p| objstore::ETag::of(p))
+                        .collect::<Vec<_>>(),
+                );
+                mine.len() + h.join().unwrap().len()
             })
         })
     });
