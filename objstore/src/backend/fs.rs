@@ -9,10 +9,13 @@
 //!                                 digits, V the version id (`null` for the null version)
 //! ROOT/BUCKET/objects/XX/.tmp-*   versions being written (removed at open)
 //! ROOT/BUCKET/uploads/ID/         a multipart upload: `upload.json`, and `part-N` per part
+//! ROOT/BUCKET/data/H.V.S/         the part files of a version a multipart upload made (S = its `seq`, hex)
 //! ROOT/BUCKET/tmp/                reserved for staging (cleared at open)
 //! ```
 //! A version file holds a header (magic, length, the [`ObjectMeta`] as JSON, key and version id included)
-//! then the bytes, so metadata always travels with the object; a delete marker is a header-only file. File
+//! then the bytes, so metadata always travels with the object; a delete marker is a header-only file. The
+//! one exception is a version made by a multipart upload: its file is a *manifest*, a header that also lists
+//! its parts, whose bytes stay in the part files (see below). File
 //! names come from a hash of the key and from version ids made of letters and digits only
 //! ([`valid_version_id`]), never from the key, so no key (`../../etc/passwd`, `a//b`, `dir/`) can name a
 //! path outside the root, and `a`, `a/` and `a/b` coexist. Bucket names are validated before they reach the
@@ -32,17 +35,22 @@
 //! begins; the index keeps each key's versions in that order, so a reopen rebuilds the same order.
 //!
 //! # Multipart uploads
-//! Parts are written (temp file, rename) into the upload's folder without an fsync of their own: a part
-//! survives a process crash but not a power loss until its upload completes. Complete copies the parts into
-//! one temp file beside the version's file (`copy_file_range` where the kernel has it), fsyncs it, and
-//! commits it by the same rename as a put, so a crash during complete leaves the old object or the new one,
-//! never a mix; then it removes the upload. A crash between the rename and that removal leaves the upload
-//! listed beside the completed object (completing it again gives the same object). Torn part files (a power
-//! loss) fail their length check at open and are dropped, so the part reads as missing (`InvalidPart`) and
-//! can be uploaded again; this trades part durability for a multipart upload that writes each byte to stable
-//! storage once. The copy at complete costs a second pass over the page cache (about 190 ms beside the
-//! MD5s for 256 MiB, see `benches/README.md`); a version file that lists its part files instead of holding
-//! the bytes would remove it, at the price of multi-file reads and part files that outlive their upload.
+//! A part is written to a temp file in the upload's folder, fsynced, renamed to `part-N` and the folder
+//! fsynced, so an acknowledged part survives a power loss as S3's do. Complete copies no byte: it hard-links
+//! each chosen part file into a new data folder for the version (`data/H.V.S`, fsynced), writes a manifest
+//! (the object's metadata plus, per part, its number, the offset of its bytes in its file and their length)
+//! to a temp file, and commits it by the same locked rename as a put; then it removes the upload's folder,
+//! whose links are no longer needed. Until that rename the upload is untouched, so a failed or interrupted
+//! complete can be retried; a crash during complete leaves the old object or the new one, never a mix. At
+//! open, every data folder no manifest refers to (an interrupted complete, or a version replaced or deleted
+//! just before a crash) is removed, and a manifest whose part files are missing or short is quarantined.
+//!
+//! A read of a multipart version reads the manifest, then the byte range from the part files it spans. A
+//! delete or replacement of the version removes its data folder after the manifest is gone; a read that
+//! finds the folder gone at that instant reads the key again and answers as if it had come after the
+//! delete. Why not copy the parts into one file at complete, as earlier versions did: for 256 MiB that was
+//! a second pass over the bytes and a second fsync of all of them, about as long as the upload's own I/O
+//! (`benches/README.md`).
 //!
 //! # Index
 //! Keys, versions and metadata are indexed in memory (rebuilt from the version headers at open), so listing
@@ -78,6 +86,8 @@ use crate::names::validate_bucket_name;
 
 const MAGIC: &[u8; 8] = b"STRATOB1";
 const PART_MAGIC: &[u8; 8] = b"STRATOP1";
+/// A version file whose bytes are in the part files of the multipart upload it completed.
+const MANIFEST_MAGIC: &[u8; 8] = b"STRATOM1";
 const PREFIX_LEN: usize = 12; // magic + u32 header length
 const FIRST_READ: usize = 16 * 1024;
 const STRIPES: usize = 256;
@@ -85,6 +95,8 @@ const MARKER: &str = ".objstore";
 const STAGING: &str = ".staging";
 const UPLOADS: &str = "uploads";
 const UPLOAD_RECORD: &str = "upload.json";
+/// Per bucket, the part files of completed multipart uploads, one folder per version.
+const DATA: &str = "data";
 /// Names of temp files beside object files (object files are named by 64 hex digits).
 const TEMP_PREFIX: &str = ".tmp-";
 /// Objects larger than this are written to their temp file before the key's lock is taken.
@@ -148,6 +160,37 @@ struct FsUpload {
 }
 
 type Versions = Vec<Arc<ObjectMeta>>;
+
+/// One part of a multipart object: `len` bytes at `off` in the file `part-{part}` of its data folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Segment {
+    part: u32,
+    off: u64,
+    len: u64,
+}
+
+/// The header of a manifest version file (as written).
+#[derive(Serialize)]
+struct ManifestRef<'a> {
+    meta: &'a ObjectMeta,
+    segments: &'a [Segment],
+}
+
+/// The header of a manifest version file (as read).
+#[derive(Deserialize)]
+struct Manifest {
+    meta: ObjectMeta,
+    segments: Vec<Segment>,
+}
+
+/// Where a version's bytes are.
+#[derive(Debug)]
+enum Layout {
+    /// In the version file, from this offset.
+    Inline(u64),
+    /// In the part files of its data folder, in this order.
+    Parts(Vec<Segment>),
+}
 
 #[derive(Debug)]
 struct FsBucket {
@@ -227,6 +270,23 @@ impl FsBucket {
             .join("objects")
             .join(&hash[..2])
             .join(format!("{hash}.{version_id}"))
+    }
+
+    /// The folder holding the part files of a multipart version. `seq` makes it unique to one write, so a
+    /// null version that replaces another never shares its folder.
+    fn data_dir(&self, hash: &str, version_id: &str, seq: u64) -> PathBuf {
+        self.dir
+            .join(DATA)
+            .join(format!("{hash}.{version_id}.{seq:x}"))
+    }
+
+    /// Removes the part files of `meta` if it is a multipart version (a no-op for others). Errors are
+    /// ignored: a folder left behind is unreferenced and removed at the next open.
+    fn drop_data(&self, meta: &ObjectMeta) {
+        if meta.parts_count.is_some() {
+            let _ =
+                fs::remove_dir_all(self.data_dir(&key_hash(&meta.key), &meta.version_id, meta.seq));
+        }
     }
 
     fn upload_dir(&self, upload_id: &str) -> PathBuf {
@@ -370,6 +430,11 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
     }
     let bucket = FsBucket::new(record.info, dir.to_path_buf(), record.config);
     let mut max_seq = 0;
+    let data = dir.join(DATA);
+    fs::create_dir_all(&data).map_err(err)?;
+    // The data folders that manifests refer to; any other is left over from an interrupted complete or
+    // from a version that was replaced or deleted.
+    let mut referenced = std::collections::HashSet::new();
     {
         let mut index = bucket.index.write();
         for sub in fs::read_dir(dir.join("objects")).map_err(err)? {
@@ -387,13 +452,32 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
                     Some((h, v)) => (h, Some(v)),
                     None => (file_name.as_str(), None),
                 };
-                let head = File::open(&path).and_then(|f| read_head(&f));
+                let head = File::open(&path).and_then(|f| read_version(&f));
+                let head = head.and_then(|(meta, layout, _)| match layout {
+                    Layout::Inline(_) => Ok((meta, None)),
+                    Layout::Parts(segments) => {
+                        // Every part file must be there and long enough; else the manifest is damaged.
+                        let name = format!("{hash}.{}.{:x}", meta.version_id, meta.seq);
+                        for s in &segments {
+                            let len =
+                                fs::metadata(data.join(&name).join(format!("part-{}", s.part)))?
+                                    .len();
+                            if len < s.off + s.len {
+                                return Err(bad_frame(
+                                    "a part file is shorter than its manifest says",
+                                ));
+                            }
+                        }
+                        Ok((meta, Some(name)))
+                    }
+                });
                 match head {
-                    Ok((meta, _, _))
+                    Ok((meta, folder))
                         if *hash == *key_hash(&meta.key)
                             && valid_version_id(&meta.version_id)
                             && version.is_none_or(|v| v == meta.version_id) =>
                     {
+                        referenced.extend(folder);
                         if version.is_none() {
                             // The first format: one file per key, the null version.
                             let to = bucket.object_path(hash, NULL_VERSION);
@@ -422,6 +506,13 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
         }
     }
     bucket.seq.store(max_seq, Ordering::Relaxed);
+    for entry in fs::read_dir(&data).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        if !referenced.contains(entry.file_name().to_string_lossy().as_ref()) {
+            remove_path(&entry.path()).map_err(err)?;
+            report.temp_files_removed += 1;
+        }
+    }
     let uploads_dir = dir.join(UPLOADS);
     fs::create_dir_all(&uploads_dir).map_err(err)?;
     let mut uploads = bucket.uploads.lock();
@@ -478,12 +569,21 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
     Ok(bucket)
 }
 
-/// Reads a framed file's header: the header, the offset of the bytes, and the bytes already read.
-fn read_frame<T: DeserializeOwned>(
-    file: &File,
-    magic: &[u8; 8],
-    size_of: impl Fn(&T) -> u64,
-) -> io::Result<(T, u64, Vec<u8>)> {
+/// A framed file's start: its magic, its header's bytes, the offset of the data, the data bytes already read
+/// and the file's length.
+struct RawFrame {
+    magic: [u8; 8],
+    header: Vec<u8>,
+    data_off: u64,
+    already: Vec<u8>,
+    len: u64,
+}
+
+fn bad_frame(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("object file: {what}"))
+}
+
+fn read_raw(file: &File) -> io::Result<RawFrame> {
     let mut buf = vec![0u8; FIRST_READ];
     let mut n = 0;
     while n < buf.len() {
@@ -494,11 +594,11 @@ fn read_frame<T: DeserializeOwned>(
         n += got;
     }
     buf.truncate(n);
-    let bad =
-        |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("object file: {what}"));
-    if buf.len() < PREFIX_LEN || &buf[..8] != magic {
-        return Err(bad("bad magic"));
+    if buf.len() < PREFIX_LEN {
+        return Err(bad_frame("bad magic"));
     }
+    let mut magic = [0u8; 8];
+    magic.copy_from_slice(&buf[..8]);
     let hlen = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize;
     let data_off = PREFIX_LEN + hlen;
     if buf.len() < data_off {
@@ -506,19 +606,82 @@ fn read_frame<T: DeserializeOwned>(
         file.read_exact_at(&mut rest, buf.len() as u64)?;
         buf.extend_from_slice(&rest);
     }
-    let head: T =
-        serde_json::from_slice(&buf[PREFIX_LEN..data_off]).map_err(|e| bad(&e.to_string()))?;
-    let len = file.metadata()?.len();
-    if len != data_off as u64 + size_of(&head) {
-        return Err(bad("length does not match header"));
-    }
     let already = buf.split_off(data_off);
-    Ok((head, data_off as u64, already))
+    buf.drain(..PREFIX_LEN);
+    Ok(RawFrame {
+        magic,
+        header: buf,
+        data_off: data_off as u64,
+        already,
+        len: file.metadata()?.len(),
+    })
 }
 
-/// Reads a version file's header: its metadata, the offset of its bytes, and the bytes already read.
-fn read_head(file: &File) -> io::Result<(ObjectMeta, u64, Vec<u8>)> {
-    read_frame::<ObjectMeta>(file, MAGIC, |m| m.size)
+/// Reads a framed file's header: the header, the offset of the bytes, and the bytes already read.
+fn read_frame<T: DeserializeOwned>(
+    file: &File,
+    magic: &[u8; 8],
+    size_of: impl Fn(&T) -> u64,
+) -> io::Result<(T, u64, Vec<u8>)> {
+    let raw = read_raw(file)?;
+    if raw.magic != *magic {
+        return Err(bad_frame("bad magic"));
+    }
+    let head: T = serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
+    if raw.len != raw.data_off + size_of(&head) {
+        return Err(bad_frame("length does not match header"));
+    }
+    Ok((head, raw.data_off, raw.already))
+}
+
+/// Reads a version file's header: its metadata, where its bytes are, and the bytes already read (of an
+/// inline version).
+fn read_version(file: &File) -> io::Result<(ObjectMeta, Layout, Vec<u8>)> {
+    let raw = read_raw(file)?;
+    if raw.magic == *MAGIC {
+        let meta: ObjectMeta =
+            serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
+        if raw.len != raw.data_off + meta.size {
+            return Err(bad_frame("length does not match header"));
+        }
+        return Ok((meta, Layout::Inline(raw.data_off), raw.already));
+    }
+    if raw.magic != *MANIFEST_MAGIC {
+        return Err(bad_frame("bad magic"));
+    }
+    let m: Manifest = serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
+    let total = m
+        .segments
+        .iter()
+        .try_fold(0u64, |t, s| t.checked_add(s.len));
+    if raw.len != raw.data_off || total != Some(m.meta.size) {
+        return Err(bad_frame("manifest does not match its header"));
+    }
+    Ok((m.meta, Layout::Parts(m.segments), Vec::new()))
+}
+
+/// Reads `range` of a multipart version from its part files. `NotFound` means the folder is gone: the version
+/// was deleted or replaced since its manifest was read.
+fn read_segments(dir: &Path, segments: &[Segment], range: Range<u64>) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; (range.end - range.start) as usize];
+    let (mut pos, mut out) = (0u64, 0usize);
+    for s in segments {
+        let (start, end) = (pos, pos + s.len);
+        pos = end;
+        if end <= range.start || s.len == 0 {
+            continue;
+        }
+        if start >= range.end {
+            break;
+        }
+        let from = range.start.max(start) - start;
+        let to = range.end.min(end) - start;
+        let n = (to - from) as usize;
+        let f = File::open(dir.join(format!("part-{}", s.part)))?;
+        f.read_exact_at(&mut buf[out..out + n], s.off + from)?;
+        out += n;
+    }
+    Ok(buf)
 }
 
 fn frame_head(magic: &[u8; 8], header: &impl Serialize) -> io::Result<Vec<u8>> {
@@ -577,6 +740,17 @@ fn replace_file(path: &Path, temp: &Path, data: &[u8], sync: bool) -> io::Result
     Ok(())
 }
 
+/// Removes a folder unless the write it belongs to committed.
+struct DirGuard(Option<PathBuf>);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_dir_all(p);
+        }
+    }
+}
+
 /// Removes a temp file unless the write it belongs to committed.
 struct TempGuard(Option<PathBuf>);
 
@@ -633,9 +807,14 @@ impl FsBackend {
             }
             fs::rename(&tmp, &dest)?;
             staged.0 = None;
+            let seq = m2.seq;
             b2.index_insert(m2);
             if sync {
                 sync_dir(dest.parent().unwrap_or(&b2.dir))?;
+            }
+            // The replaced version's part files, if it was a multipart one.
+            if let Some(old) = target.filter(|t| t.seq != seq) {
+                b2.drop_data(&old);
             }
             Ok(())
         })
@@ -678,6 +857,7 @@ impl Backend for FsBackend {
             let stage = root.join(STAGING).join(&unique);
             fs::create_dir_all(stage.join("tmp"))?;
             fs::create_dir_all(stage.join(UPLOADS))?;
+            fs::create_dir_all(stage.join(DATA))?;
             for i in 0..=255u8 {
                 fs::create_dir_all(stage.join("objects").join(format!("{i:02x}")))?;
             }
@@ -814,55 +994,81 @@ impl Backend for FsBackend {
         plan: ReadPlan<'_>,
     ) -> Result<(Arc<ObjectMeta>, Bytes)> {
         let b = self.bucket(bucket)?;
-        let known = {
-            let index = b.index.read();
-            index
-                .get(key)
-                .and_then(|v| pick(v, version))
-                .cloned()
-                .ok_or_else(|| missing(bucket, key, version))?
-        };
-        if known.is_delete_marker {
-            plan(&known)?;
-            return Ok((known, Bytes::new()));
+        let hash = key_hash(key);
+        loop {
+            let known = {
+                let index = b.index.read();
+                index
+                    .get(key)
+                    .and_then(|v| pick(v, version))
+                    .cloned()
+                    .ok_or_else(|| missing(bucket, key, version))?
+            };
+            if known.is_delete_marker {
+                plan(&known)?;
+                return Ok((known, Bytes::new()));
+            }
+            let path = b.object_path(&hash, &known.version_id);
+            let opened = blocking(
+                move || -> io::Result<Option<(File, ObjectMeta, Layout, Vec<u8>)>> {
+                    let file = match File::open(&path) {
+                        Ok(f) => f,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    let (meta, layout, already) = read_version(&file)?;
+                    Ok(Some((file, meta, layout, already)))
+                },
+            )
+            .await
+            .and_then(|r| r)
+            .map_err(|e| io_err(bucket, Some(key), e))?;
+            let Some((file, meta, layout, already)) = opened else {
+                return Err(missing(bucket, key, version));
+            };
+            if meta.key != key || meta.version_id != known.version_id {
+                // A SHA-256 collision would land here; never serve another key's bytes.
+                return Err(missing(bucket, key, version));
+            }
+            let range: Range<u64> = plan(&meta)?.unwrap_or(0..meta.size);
+            let meta = Arc::new(meta);
+            let read = match layout {
+                Layout::Inline(_) if range.end as usize <= already.len() => {
+                    let all = Bytes::from(already);
+                    return Ok((meta, all.slice(range.start as usize..range.end as usize)));
+                }
+                Layout::Inline(off) => {
+                    blocking(move || -> io::Result<Vec<u8>> {
+                        let mut buf = vec![0u8; (range.end - range.start) as usize];
+                        file.read_exact_at(&mut buf, off + range.start)?;
+                        Ok(buf)
+                    })
+                    .await
+                }
+                Layout::Parts(segments) => {
+                    let dir = b.data_dir(&hash, &meta.version_id, meta.seq);
+                    blocking(move || read_segments(&dir, &segments, range)).await
+                }
+            };
+            match read.and_then(|r| r) {
+                Ok(data) => return Ok((meta, Bytes::from(data))),
+                // The part files went away after the manifest was read: the version was deleted or
+                // replaced meanwhile, so read again what the index has now. If the index still has this
+                // very write, the files are damaged instead.
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && b.index
+                            .read()
+                            .get(key)
+                            .and_then(|v| pick(v, version))
+                            .map(|m| m.seq)
+                            != Some(meta.seq) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(io_err(bucket, Some(key), e)),
+            }
         }
-        let path = b.object_path(&key_hash(key), &known.version_id);
-        let opened = blocking(
-            move || -> io::Result<Option<(File, ObjectMeta, u64, Vec<u8>)>> {
-                let file = match File::open(&path) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                let (meta, off, already) = read_head(&file)?;
-                Ok(Some((file, meta, off, already)))
-            },
-        )
-        .await
-        .and_then(|r| r)
-        .map_err(|e| io_err(bucket, Some(key), e))?;
-        let Some((file, meta, off, already)) = opened else {
-            return Err(missing(bucket, key, version));
-        };
-        if meta.key != key || meta.version_id != known.version_id {
-            // A SHA-256 collision would land here; never serve another key's bytes.
-            return Err(missing(bucket, key, version));
-        }
-        let range: Range<u64> = plan(&meta)?.unwrap_or(0..meta.size);
-        let meta = Arc::new(meta);
-        if range.end as usize <= already.len() {
-            let all = Bytes::from(already);
-            return Ok((meta, all.slice(range.start as usize..range.end as usize)));
-        }
-        let data = blocking(move || -> io::Result<Vec<u8>> {
-            let mut buf = vec![0u8; (range.end - range.start) as usize];
-            file.read_exact_at(&mut buf, off + range.start)?;
-            Ok(buf)
-        })
-        .await
-        .and_then(|r| r)
-        .map_err(|e| io_err(bucket, Some(key), e))?;
-        Ok((meta, Bytes::from(data)))
     }
 
     async fn put(
@@ -912,11 +1118,12 @@ impl Backend for FsBackend {
         let Some(target) = target else {
             return Ok(None);
         };
-        let (b2, sync, k, v) = (
+        let (b2, sync, k, v, old) = (
             b.clone(),
             self.opts.sync,
             key.to_string(),
             version_id.to_string(),
+            target.clone(),
         );
         blocking(move || -> io::Result<()> {
             let _lock = lock;
@@ -930,6 +1137,7 @@ impl Backend for FsBackend {
             if sync {
                 sync_dir(path.parent().unwrap_or(&b2.dir))?;
             }
+            b2.drop_data(&old);
             Ok(())
         })
         .await
@@ -962,23 +1170,37 @@ impl Backend for FsBackend {
         next.version_id.clone_from(&old.version_id);
         next.seq = old.seq;
         next.size = old.size;
+        // The fs backend finds a version's part files by it.
+        next.parts_count = old.parts_count;
         let next = Arc::new(next);
         let path = b.object_path(&hash, &old.version_id);
         let tmp = path.with_file_name(format!("{TEMP_PREFIX}{}", self.unique()));
         let (b2, m2, sync) = (b.clone(), next.clone(), self.opts.sync);
         blocking(move || -> io::Result<()> {
             let _lock = lock;
-            // Rewrite the file with the new header and the same bytes, then rename it over the old one.
+            // Rewrite the file with the new header and the same bytes (or the same part list), then
+            // rename it over the old one.
             let src = File::open(&path)?;
-            let (_, off, _) = read_head(&src)?;
+            let (_, layout, _) = read_version(&src)?;
             let mut guard = TempGuard(Some(tmp.clone()));
-            let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            out.write_all(&frame_head(MAGIC, &*m2)?)?;
-            let mut src = src;
-            src.seek(SeekFrom::Start(off))?;
-            io::copy(&mut src, &mut out)?;
-            if sync {
-                out.sync_data()?;
+            match layout {
+                Layout::Inline(off) => {
+                    let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+                    out.write_all(&frame_head(MAGIC, &*m2)?)?;
+                    let mut src = src;
+                    src.seek(SeekFrom::Start(off))?;
+                    io::copy(&mut src, &mut out)?;
+                    if sync {
+                        out.sync_data()?;
+                    }
+                }
+                Layout::Parts(segments) => {
+                    let header = ManifestRef {
+                        meta: &m2,
+                        segments: &segments,
+                    };
+                    write_frame(&tmp, MANIFEST_MAGIC, &header, &[], sync)?;
+                }
             }
             fs::rename(&tmp, &path)?;
             guard.0 = None;
@@ -1091,17 +1313,22 @@ impl Backend for FsBackend {
         };
         let dir = b.upload_dir(upload_id);
         let tmp = dir.join(format!("{TEMP_PREFIX}{}", self.unique()));
-        let (b2, id) = (b.clone(), upload_id.to_string());
+        let (b2, id, sync) = (b.clone(), upload_id.to_string(), self.opts.sync);
         let outcome = blocking(move || -> io::Result<bool> {
             let mut guard = TempGuard(Some(tmp.clone()));
-            write_frame(&tmp, PART_MAGIC, &part, &data, false)?;
-            let mut uploads = b2.uploads.lock();
-            let Some(u) = uploads.get_mut(&id).filter(|u| !u.completing) else {
-                return Ok(false);
-            };
-            fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
-            guard.0 = None;
-            u.parts.insert(part.part_number, part);
+            write_frame(&tmp, PART_MAGIC, &part, &data, sync)?;
+            {
+                let mut uploads = b2.uploads.lock();
+                let Some(u) = uploads.get_mut(&id).filter(|u| !u.completing) else {
+                    return Ok(false);
+                };
+                fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
+                guard.0 = None;
+                u.parts.insert(part.part_number, part);
+            }
+            if sync {
+                sync_dir(&dir)?;
+            }
             Ok(true)
         })
         .await
@@ -1143,7 +1370,7 @@ impl Backend for FsBackend {
         let b = self.bucket(bucket)?;
         check_version_id(bucket, &meta)?;
         let dir = b.upload_dir(upload_id);
-        let files: Vec<PathBuf> = {
+        let files: Vec<(u32, PathBuf)> = {
             let mut uploads = b.uploads.lock();
             let u = match uploads.get_mut(upload_id) {
                 Some(u) if !u.completing => u,
@@ -1153,7 +1380,7 @@ impl Backend for FsBackend {
             meta.size = picked.iter().map(|p| p.size).sum();
             let files = picked
                 .iter()
-                .map(|p| dir.join(format!("part-{}", p.part_number)))
+                .map(|p| (p.part_number, dir.join(format!("part-{}", p.part_number))))
                 .collect();
             u.completing = true;
             files
@@ -1169,24 +1396,44 @@ impl Backend for FsBackend {
         meta.seq = b.next_seq();
         let key = meta.key.clone();
         let (t, m2, sync) = (tmp.clone(), meta.clone(), self.opts.sync);
-        let assembled = blocking(move || -> io::Result<TempGuard> {
-            let guard = TempGuard(Some(t.clone()));
-            let mut out = OpenOptions::new().write(true).create_new(true).open(&t)?;
-            out.write_all(&frame_head(MAGIC, &m2)?)?;
-            for f in files {
-                let mut src = File::open(&f)?;
-                let (_, off, _) = read_frame::<PartInfo>(&src, PART_MAGIC, |p| p.size)?;
-                src.seek(SeekFrom::Start(off))?;
-                io::copy(&mut src, &mut out)?;
+        let d2 = b.data_dir(&hash, &meta.version_id, meta.seq);
+        // The parts become the object's bytes where they are: each part file is hard-linked into the
+        // version's data folder (the upload keeps its own link until the commit, so a failed or interrupted
+        // complete can be retried), and the version file is a manifest listing them. No byte is copied.
+        let assembled = blocking(move || -> io::Result<(TempGuard, DirGuard)> {
+            fs::create_dir_all(d2.parent().unwrap_or(&d2))?;
+            fs::create_dir(&d2)?;
+            let folder = DirGuard(Some(d2.clone()));
+            let mut segments = Vec::with_capacity(files.len());
+            for (n, f) in files {
+                let (info, off, _) =
+                    read_frame::<PartInfo>(&File::open(&f)?, PART_MAGIC, |p| p.size)?;
+                if info.part_number != n {
+                    return Err(bad_frame("part file holds another part"));
+                }
+                fs::hard_link(&f, d2.join(format!("part-{n}")))?;
+                segments.push(Segment {
+                    part: n,
+                    off,
+                    len: info.size,
+                });
             }
             if sync {
-                out.sync_data()?;
+                // The parts were fsynced when uploaded; make their new names and the folder durable.
+                sync_dir(&d2)?;
+                sync_dir(d2.parent().unwrap_or(&d2))?;
             }
-            Ok(guard)
+            let guard = TempGuard(Some(t.clone()));
+            let header = ManifestRef {
+                meta: &m2,
+                segments: &segments,
+            };
+            write_frame(&t, MANIFEST_MAGIC, &header, &[], sync)?;
+            Ok((guard, folder))
         })
         .await
         .and_then(|r| r);
-        let staged = match assembled {
+        let (staged, mut folder) = match assembled {
             Ok(g) => g,
             Err(e) => {
                 release(&b);
@@ -1200,9 +1447,11 @@ impl Backend for FsBackend {
             Ok(m) => m,
             Err(e) => {
                 release(&b);
+                // `folder` removes the data folder as it drops.
                 return Err(e);
             }
         };
+        folder.0 = None;
         b.uploads.lock().remove(upload_id);
         let (grave, sync) = (
             b.dir
@@ -1253,7 +1502,7 @@ mod tests {
     use stratus_clock::ManualClock;
 
     use super::*;
-    use crate::Store;
+    use crate::{ByteRange, GetOptions, Store};
 
     fn fs_store(clock: &ManualClock) -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -1360,6 +1609,227 @@ mod tests {
                 .next()
                 .is_none()
         );
+    }
+
+    /// Uploads `parts` as a multipart upload of `key` and completes it.
+    async fn multipart_put(b: &crate::Bucket, key: &str, parts: &[Vec<u8>]) -> Arc<ObjectMeta> {
+        let up = b
+            .create_multipart_upload(key, Default::default())
+            .await
+            .unwrap();
+        let mut done = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            let n = i as u32 + 1;
+            let info = b
+                .upload_part(key, &up.upload_id, n, p.clone(), None)
+                .await
+                .unwrap();
+            done.push(crate::CompletedPart {
+                part_number: n,
+                etag: info.etag,
+            });
+        }
+        b.complete_multipart_upload(key, &up.upload_id, &done, &Default::default())
+            .await
+            .unwrap()
+    }
+
+    fn data_folders(root: &Path, bucket: &str) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(root.join(bucket).join(DATA))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+    }
+
+    /// A completed multipart upload is stored as a manifest over its part files (no byte copied), reads
+    /// whole and in ranges across part boundaries, and its part files go when it is replaced or deleted.
+    #[tokio::test]
+    async fn multipart_objects_are_manifests_over_their_part_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let store = Store::builder()
+            .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
+            .build();
+        let b = store.create_bucket("mpu").await.unwrap();
+        let mib5 = 5 * 1024 * 1024;
+        let parts = vec![pattern(mib5, 1), pattern(mib5 + 7, 2), pattern(1000, 3)];
+        let whole: Vec<u8> = parts.concat();
+        let meta = multipart_put(&b, "big", &parts).await;
+        assert_eq!(meta.size, whole.len() as u64);
+        let hash = key_hash("big");
+        let file = root
+            .join("mpu/objects")
+            .join(&hash[..2])
+            .join(format!("{hash}.null"));
+        assert!(
+            fs::metadata(&file).unwrap().len() < 4096,
+            "the version file is a manifest, not a copy of the bytes"
+        );
+        assert_eq!(data_folders(&root, "mpu").len(), 1);
+        assert!(
+            fs::read_dir(root.join("mpu").join(UPLOADS))
+                .unwrap()
+                .next()
+                .is_none(),
+            "the upload's folder is gone"
+        );
+        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
+        // Ranges within one part, across each boundary, across all three, and a suffix.
+        let edges = [
+            (0, 10),
+            (mib5 as u64 - 3, mib5 as u64 + 3),
+            (2 * mib5 as u64 + 5, 2 * mib5 as u64 + 12),
+            (17, whole.len() as u64 - 2),
+        ];
+        for (first, last) in edges {
+            let got = b
+                .get_opts(
+                    "big",
+                    GetOptions {
+                        range: Some(ByteRange::Inclusive { first, last }),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .body;
+            assert_eq!(got, whole[first as usize..=last as usize], "{first}-{last}");
+        }
+        let tail = b
+            .get_opts(
+                "big",
+                GetOptions {
+                    range: Some(ByteRange::Suffix(1500)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .body;
+        assert_eq!(tail, whole[whole.len() - 1500..]);
+        // A metadata change rewrites the manifest only, and keeps the bytes.
+        let tags = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        b.set_object_tags("big", None, tags.clone()).await.unwrap();
+        assert_eq!(b.object_tags("big", None).await.unwrap(), tags);
+        assert!(fs::metadata(&file).unwrap().len() < 4096);
+        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
+        // Reopening finds the same object.
+        drop((b, store));
+        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
+        assert_eq!(backend.recovery_report().objects, 1);
+        assert_eq!(backend.recovery_report().quarantined, 0);
+        let store = Store::builder().backend(backend).build();
+        let b = store.bucket("mpu").unwrap();
+        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
+        assert_eq!(b.head("big").await.unwrap().etag, meta.etag);
+        // Replacing it by a plain put (unversioned: same `null` version id) removes its part files.
+        b.put("big", b"small".to_vec()).await.unwrap();
+        assert!(data_folders(&root, "mpu").is_empty());
+        assert_eq!(
+            b.get("big").await.unwrap().body,
+            Bytes::from_static(b"small")
+        );
+        // Replacing one multipart object by another leaves only the new one's folder; deleting it, none.
+        multipart_put(&b, "big", &parts[1..]).await;
+        multipart_put(&b, "big", &parts[..1]).await;
+        assert_eq!(data_folders(&root, "mpu").len(), 1);
+        assert_eq!(
+            b.get("big").await.unwrap().body,
+            Bytes::from(parts[0].clone())
+        );
+        b.delete("big").await.unwrap();
+        assert!(data_folders(&root, "mpu").is_empty());
+        assert!(matches!(b.get("big").await, Err(Error::NoSuchKey { .. })));
+    }
+
+    /// At open, a data folder no manifest refers to is removed, and a manifest whose part file is gone is
+    /// quarantined (a miss, not an I/O error on every read).
+    #[tokio::test]
+    async fn reopen_removes_stray_part_folders_and_quarantines_broken_manifests() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        {
+            let store = Store::builder()
+                .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
+                .build();
+            let b = store.create_bucket("mpu").await.unwrap();
+            multipart_put(&b, "kept", &[pattern(100, 1)]).await;
+            multipart_put(&b, "broken", &[pattern(100, 2)]).await;
+        }
+        let folders = data_folders(&root, "mpu");
+        assert_eq!(folders.len(), 2);
+        let broken = folders
+            .iter()
+            .find(|f| f.starts_with(&key_hash("broken")))
+            .unwrap();
+        fs::remove_file(root.join("mpu").join(DATA).join(broken).join("part-1")).unwrap();
+        // An interrupted complete: linked parts, no manifest.
+        fs::create_dir_all(root.join("mpu").join(DATA).join("abc.null.ff")).unwrap();
+        fs::write(root.join("mpu").join(DATA).join("abc.null.ff/part-1"), b"x").unwrap();
+
+        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
+        let report = backend.recovery_report().clone();
+        assert_eq!(report.objects, 1);
+        assert_eq!(report.quarantined, 1);
+        // The stray folder and the broken manifest's folder.
+        assert_eq!(report.temp_files_removed, 2);
+        assert_eq!(data_folders(&root, "mpu").len(), 1);
+        let store = Store::builder().backend(backend).build();
+        let b = store.bucket("mpu").unwrap();
+        assert_eq!(
+            b.get("kept").await.unwrap().body,
+            Bytes::from(pattern(100, 1))
+        );
+        assert!(matches!(
+            b.get("broken").await,
+            Err(Error::NoSuchKey { .. })
+        ));
+    }
+
+    /// Reads racing with deletes and replacements of a multipart object answer with one of its states
+    /// (its bytes or NoSuchKey), never with an I/O error about vanished part files.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_racing_replacement_of_a_multipart_object_see_a_whole_state() {
+        let (store, _dir) = fs_store(&ManualClock::new());
+        let b = store.create_bucket("race").await.unwrap();
+        let a = pattern(3000, 5);
+        let c = pattern(2000, 9);
+        multipart_put(&b, "k", std::slice::from_ref(&a)).await;
+        let writer = {
+            let b = b.clone();
+            let (a, c) = (a.clone(), c.clone());
+            tokio::spawn(async move {
+                for i in 0..150 {
+                    match i % 3 {
+                        0 => {
+                            multipart_put(&b, "k", std::slice::from_ref(&c)).await;
+                        }
+                        1 => b.delete("k").await.unwrap(),
+                        _ => {
+                            multipart_put(&b, "k", std::slice::from_ref(&a)).await;
+                        }
+                    }
+                }
+            })
+        };
+        let mut seen = [0usize; 3];
+        while !writer.is_finished() {
+            match b.get("k").await {
+                Ok(o) if o.body == a => seen[0] += 1,
+                Ok(o) if o.body == c => seen[1] += 1,
+                Ok(o) => panic!("a mix of states: {} bytes", o.body.len()),
+                Err(Error::NoSuchKey { .. }) => seen[2] += 1,
+                Err(e) => panic!("a read failed: {e}"),
+            }
+        }
+        writer.await.unwrap();
+        assert!(seen.iter().sum::<usize>() > 0);
     }
 
     #[tokio::test]
