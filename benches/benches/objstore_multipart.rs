@@ -2,9 +2,11 @@
 //! same run.
 //!
 //! - `objstore_fs_multipart`: create an upload of 256 MiB, upload its 32 parts of 8 MiB (four at a time, as
-//!   S3 clients do, on a 2-worker runtime), complete it. Each part's MD5 (its ETag) is computed, parts are
-//!   written to the upload's folder, and complete assembles them into one file, fsyncs it and renames it
-//!   into place (the fs backend's defaults, `sync: true`).
+//!   S3 clients do, on a 2-worker runtime), complete it. Each part's MD5 (its ETag) is computed, each part
+//!   is written to the upload's folder and fsynced, and complete hard-links the parts into the object's
+//!   data folder and commits a manifest that lists them, copying no byte (the fs backend's defaults,
+//!   `sync: true`). Each iteration replaces the previous iteration's object, whose files are removed in the
+//!   background.
 //! - `std_fs_write_fsync`: `File::create`, one `write_all` of the same 256 MiB, `sync_all`.
 //! - `md5_parts_alone`: the MD5 of the 32 parts, two at a time on two threads: the CPU floor of any upload
 //!   that gives S3's ETags.
