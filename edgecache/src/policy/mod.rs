@@ -7,10 +7,11 @@
 //! under the exclusive lock (Caffeine's read buffer), so hits on one shard do not wait for each other either.
 //! The policies:
 //!
-//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with Caffeine's hill-climbing adaptive window (see
-//!   `tinylfu.rs`). A small LRU window admits new entries; leaving it, an entry must be estimated more frequent
-//!   (by a count-min sketch) than the main space's victim to get in. Scans and loops cannot flush the main
-//!   space, and the climber resizes the window to what the workload rewards (recency or frequency).
+//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu.rs`). A small LRU
+//!   window admits new entries; leaving it, an entry must be estimated more frequent (by a count-min sketch)
+//!   than the main space's victim to get in. Scans and loops cannot flush the main space, and ARC-like ghost
+//!   feedback resizes the window, up to nearly the whole cache, to what the workload rewards (recency or
+//!   frequency).
 //! - [`Policy::Lru`]: plain least-recently-used over the `lru` crate, the baseline.
 //!
 //! Weights come from a weigher (`1` per entry unless one is given); the weighted size never exceeds the
@@ -53,8 +54,8 @@ pub type DefaultHashBuilder = foldhash::fast::RandomState;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Policy {
-    /// W-TinyLFU with a hill-climbing adaptive window (Caffeine's policy): the best hit ratio on the traces in
-    /// `benches/README.md`.
+    /// W-TinyLFU with an adaptive window (Caffeine's policy, sized by ghost feedback): the best hit ratio on the
+    /// traces in `benches/README.md`.
     #[default]
     TinyLfu,
     /// Plain least-recently-used (the `lru` crate): the baseline.

@@ -54,6 +54,7 @@ impl FrequencySketch {
     }
 
     /// How many increments make a sample (after which counters are halved).
+    #[cfg(test)]
     pub(crate) fn sample_size(&self) -> u64 {
         self.sample_size
     }

@@ -1,29 +1,63 @@
 //! W-TinyLFU with an adaptive window: the admission and eviction policy of one shard.
 //!
 //! The design is Caffeine's (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission
-//! Policy", and "Adaptive Software Cache Management", Middleware'18):
+//! Policy", and "Adaptive Software Cache Management", Middleware'18), with ARC-like ghost feedback in place of
+//! Caffeine's hill climber:
 //!
 //! - New entries enter a small LRU *window* (1% of the weight at first).
 //! - Entries leaving the window become *candidates* for the main space, a segmented LRU of *probation* and
-//!   *protected* (80% of the main space) queues. A hit in probation promotes to protected; protected overflow
-//!   is demoted back to probation.
+//!   *protected* queues (protected starts at 80% of the main space). A hit in probation promotes to protected;
+//!   protected overflow is demoted back to probation.
 //! - When the cache is over its bound, a candidate competes with the *victim* at probation's LRU end; the one
-//!   with the lower estimated frequency ([`FrequencySketch`]) is evicted, ties go to the victim. This is what
-//!   makes the policy scan resistant: a scan or a loop larger than the cache cannot flush the main space.
+//!   with the lower estimated frequency ([`FrequencySketch`]) is evicted. This is what makes the policy scan
+//!   resistant: a scan or a loop larger than the cache cannot flush the main space. Ties go to the victim, and
+//!   so does a lead of one count over a victim estimated at least [`ESTABLISHED_FREQUENCY`] (2): the sketch
+//!   halves every counter once per sample, so of two equally frequent keys the one seen since the last halving
+//!   leads the other by one until it is seen too. On a loop or a sweep the candidate (just seen) always has that
+//!   lead over the victim (next in line), and admitting on it replaced main entries just before their reuse,
+//!   over and over. A victim seen at most once since it aged is still replaced by any more frequent candidate.
 //!   A candidate at least as frequent as [`ADMIT_HASHDOS_THRESHOLD`] is admitted at random 1 time in 128, so an
 //!   attacker cannot pin a victim by colliding its hash.
-//! - A hill climber samples the hit rate every `10 × entries` requests and moves weight between the window and
-//!   the main space in the direction that improved it (a larger window suits recency-biased workloads, a smaller
-//!   one frequency-biased ones), with a decaying step that restarts when the hit rate shifts by 5 points.
-//! - Ghost feedback (ours, in the spirit of ARC) adapts faster than sampling: the hashes of recently rejected
-//!   candidates and of recently evicted victims are remembered (as many as the cache holds entries). A miss on a
-//!   rare key (sketch frequency at most 1) that was rejected as a candidate means the window was too small for
-//!   it, and grows the window by that entry's weight; a miss on an evicted victim shrinks it likewise. The
-//!   frequency gate keeps frequent keys (which TinyLFU admits anyway) from inflating the window into an LRU.
+//! - Ghost feedback sizes the window: the hashes of recently rejected candidates and of recently evicted victims
+//!   are remembered in two direct-mapped tables (the victims' as many as ¾ of the cache's entries, the
+//!   candidates' half that). A miss on a rare key (sketch frequency at most [`GHOST_MAX_FREQUENCY`], 2) that was
+//!   rejected as a candidate means the window was too small for it, and grows the window by that entry's
+//!   weight; a miss on an evicted victim shrinks it likewise. The frequency gate keeps frequent keys (which
+//!   TinyLFU admits anyway) from inflating the window into an LRU, and the smaller candidate table counts only
+//!   the keys that come back soon after their rejection.
+//! - The window may grow until the main space holds only [`MIN_MAIN_PERCENT`] (1%) of the weight: the
+//!   protected queue gives up its share first, then probation. A window of (nearly) the whole cache is LRU,
+//!   the best policy for a pure recency sweep (`lirs-zigzag`), where frequency cannot tell keys apart.
 //!
-//! The sketch is sized for at least 512 entries, so a small cache still tells a loop or a scan longer than
-//! itself from new keys. On the traces of `benches/README.md` these two changes are worth about one point of
-//! mean hit ratio over Caffeine's policy as published (and put it above `moka` and `quick_cache`).
+//! Caffeine also samples the hit rate every `10 × entries` requests and climbs toward the window size that
+//! improved it. We measured it on the traces of `benches/README.md` and removed it: the ghost feedback moves the
+//! window within a few hundred misses, and the climber's samples (a few per trace at these lengths, each moved
+//! by the ghosts' own changes) only added noise. Mean hit ratio over the 33 rows, everything else as shipped:
+//! 33.99% without the climber, 33.92% with it (and 4 rows more than a point below the best peer instead of 3).
+//!
+//! The sketch is sized for at least 768 entries, so a small cache still tells a loop or a scan longer than
+//! itself from new keys, and ages its counts slowly enough (every 7,680 increments or more) that equally
+//! frequent keys keep equal estimates over a loop of a few thousand keys.
+//!
+//! What each part is worth: hit ratios in percent on the traces of `benches/README.md` (the mean over its 33
+//! rows, and the rows that moved most), as shipped and with one part reverted:
+//!
+//! | configuration | mean | `arc-P3` 5% | `arc-P3` 20% | `cloudphysics` 20% | `lirs-scan` 20% | `lirs-zigzag` 20% |
+//! |---|---:|---:|---:|---:|---:|---:|
+//! | before: climber, ghosts gated at 1 and of equal size, sketch ≥ 512, window ≤ 80%, no margin | 33.56 | 19.98 | 51.96 | 31.24 | 16.36 | 12.48 |
+//! | as shipped | 33.99 | 20.94 | 51.52 | 33.46 | 19.11 | 17.45 |
+//! | no admission margin (a one-count lead admits) | 33.77 | 21.21 | 51.76 | 32.92 | 18.70 | 13.57 |
+//! | the margin over every victim, even one estimated at 0 or 1 | 33.82 | 20.58 | 51.10 | 29.80 | 19.11 | 18.26 |
+//! | candidate ghost as large as the victim ghost | 33.25 | 5.78 | 51.38 | 31.08 | 18.68 | 17.75 |
+//! | ghost gate at frequency 1 | 33.93 | 20.98 | 48.78 | 33.00 | 19.11 | 18.38 |
+//! | sketch sized for ≥ 512 entries | 33.89 | 20.94 | 51.52 | 33.47 | 19.06 | 15.87 |
+//! | window ≤ 80% of the cache | 34.01 | 20.94 | 51.56 | 33.46 | 19.11 | 17.36 |
+//! | with Caffeine's hill climber as well | 33.92 | 20.70 | 51.48 | 33.46 | 18.94 | 17.19 |
+//!
+//! The ghost feedback is the fragile part: a larger candidate ghost or a looser gate lets rejected candidates
+//! grow the window on frequency-biased traces, and `arc-P3` at 5% collapses toward LRU's 4%. Capping the window
+//! at 80% is as good on the mean (the zigzag then keeps a static 20% main space, nearly as good as LRU there);
+//! we keep the whole-cache window because it makes the policy LRU on a pure sweep.
 //!
 //! Entries live in an arena indexed by `u32`, linked into intrusive doubly linked queues; the hash table holds
 //! only arena indices, so each key is stored once.
@@ -36,23 +70,26 @@ use super::sketch::FrequencySketch;
 const PERCENT_MAIN: f64 = 0.99;
 /// The share of the main space given to the protected queue.
 const PERCENT_MAIN_PROTECTED: f64 = 0.80;
-/// A hit rate change (fraction) that restarts the climber with a full step.
-const HILL_CLIMBER_RESTART_THRESHOLD: f64 = 0.05;
-/// The climber's full step, as a fraction of the maximum weight.
-const HILL_CLIMBER_STEP_PERCENT: f64 = 0.0625;
-/// How much the step shrinks after each sample that does not restart it.
-const HILL_CLIMBER_STEP_DECAY_RATE: f64 = 0.98;
+/// The least share of the weight the main space keeps when the window grows: the window may take (nearly) the
+/// whole cache, which is LRU, the best policy for a pure recency sweep.
+const MIN_MAIN_PERCENT: f64 = 0.01;
 /// The most entries moved between queues at once when the window is resized.
 const QUEUE_TRANSFER_THRESHOLD: usize = 1_000;
-/// Candidates at least this frequent are admitted over a more frequent victim 1 time in 128.
+/// Candidates at least this frequent are admitted over a victim they do not beat 1 time in 128.
 pub(crate) const ADMIT_HASHDOS_THRESHOLD: u8 = 6;
+/// A victim at least this frequent is replaced only by a candidate at least two counts more frequent: a lead of
+/// one count over an established entry is within the noise of the sketch's ageing (see the module docs).
+const ESTABLISHED_FREQUENCY: u8 = 2;
 
 /// The frequency sketch is sized for at least this many entries, so that a small cache still remembers keys
 /// over a few thousand requests (a loop or scan longer than the cache otherwise looks like new keys only).
-const MIN_SKETCH_ENTRIES: usize = 512;
+const MIN_SKETCH_ENTRIES: usize = 768;
 /// A miss on a recently rejected candidate grows the window only if the key is this rare: a frequent key gets
 /// admitted by frequency anyway, a rare one only by recency.
-const GHOST_MAX_FREQUENCY: u8 = 1;
+const GHOST_MAX_FREQUENCY: u8 = 2;
+/// The candidate ghost remembers this many times fewer hashes than the victim ghost, so that the window grows
+/// only for keys that come back soon after their rejection.
+const CANDIDATE_GHOST_DIVISOR: usize = 2;
 
 /// No entry.
 const NIL: u32 = u32::MAX;
@@ -170,14 +207,11 @@ pub(crate) struct TinyLfu<K, V> {
     weight: u64,
     window_weight: u64,
     protected_weight: u64,
-    hits_in_sample: u64,
-    misses_in_sample: u64,
+    /// What probation keeps when the window grows: the protected queue gives its share first.
+    probation_floor: u64,
     candidate_ghost: Ghost,
     victim_ghost: Ghost,
     ghost_cap: usize,
-    previous_hit_rate: f64,
-    step_size: f64,
-    adjustment: i64,
     rng: u64,
     evictions: u64,
 }
@@ -188,6 +222,7 @@ impl<K, V> TinyLfu<K, V> {
     pub(crate) fn new(max: u64, entries: usize, grow_sketch: bool) -> Self {
         let window_max = max - (PERCENT_MAIN * max as f64) as u64;
         let main = max - window_max;
+        let protected_max = (PERCENT_MAIN_PROTECTED * main as f64) as u64;
         Self {
             table: HashTable::new(),
             slots: Vec::new(),
@@ -203,15 +238,11 @@ impl<K, V> TinyLfu<K, V> {
             len: 0,
             max,
             window_max,
-            protected_max: (PERCENT_MAIN_PROTECTED * main as f64) as u64,
+            protected_max,
+            probation_floor: main - protected_max,
             weight: 0,
             window_weight: 0,
             protected_weight: 0,
-            hits_in_sample: 0,
-            misses_in_sample: 0,
-            previous_hit_rate: 0.0,
-            step_size: -HILL_CLIMBER_STEP_PERCENT * max as f64,
-            adjustment: 0,
             rng: 0x2545_F491_4F6C_DD1D ^ max,
             evictions: 0,
         }
@@ -237,7 +268,7 @@ impl<K, V> TinyLfu<K, V> {
         self.evictions
     }
 
-    /// The window's current maximum weight (moved by the hill climber).
+    /// The window's current maximum weight (moved by the ghost feedback).
     #[cfg(test)]
     pub(crate) fn window_max(&self) -> u64 {
         self.window_max
@@ -252,13 +283,12 @@ impl<K, V> TinyLfu<K, V> {
             .copied()
     }
 
-    /// Looks a key up, recording the access (a hit feeds the sketch, the queues and the climber).
+    /// Looks a key up, recording the access (a hit feeds the sketch and the queues).
     #[inline]
     pub(crate) fn get(&mut self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&V> {
         let idx = self.find(hash, eq)?;
         self.on_access(idx);
-        self.hits_in_sample += 1;
-        self.climb();
+        self.demote_from_main_protected();
         self.slots[idx as usize].entry.as_ref().map(|(_, v)| v)
     }
 
@@ -286,11 +316,10 @@ impl<K, V> TinyLfu<K, V> {
                 continue;
             }
             self.on_access(idx);
-            self.hits_in_sample += 1;
             any = true;
         }
         if any {
-            self.climb();
+            self.demote_from_main_protected();
         }
     }
 
@@ -360,8 +389,8 @@ impl<K, V> TinyLfu<K, V> {
                 Queue::Probation => {}
             }
             self.on_access(idx);
+            self.demote_from_main_protected();
             self.evict();
-            self.climb();
             return (Inserted::Replaced(old), idx);
         }
         self.ghost_feedback(hash, u64::from(weight));
@@ -377,9 +406,7 @@ impl<K, V> TinyLfu<K, V> {
             self.sketch.ensure_capacity(self.len.saturating_mul(2));
         }
         self.sketch.increment(hash);
-        self.misses_in_sample += 1;
         self.evict();
-        self.climb();
         (Inserted::New, idx)
     }
 
@@ -414,7 +441,7 @@ impl<K, V> TinyLfu<K, V> {
         }
     }
 
-    /// Removes every entry (keeping the sketch and the climber's state).
+    /// Removes every entry (keeping the sketch, the ghosts and the window's size).
     pub(crate) fn clear(&mut self) {
         self.table.clear();
         self.slots.clear();
@@ -532,7 +559,9 @@ impl<K, V> TinyLfu<K, V> {
         {
             let cap = self.ghost_cap.max(self.len).max(1);
             match why {
-                Evicted::Candidate => self.candidate_ghost.push(hash, cap),
+                Evicted::Candidate => self
+                    .candidate_ghost
+                    .push(hash, cap / CANDIDATE_GHOST_DIVISOR),
                 Evicted::Victim => self.victim_ghost.push(hash, cap),
             }
         }
@@ -543,13 +572,10 @@ impl<K, V> TinyLfu<K, V> {
     fn ghost_feedback(&mut self, hash: u64, weight: u64) {
         let rare = self.sketch.frequency(hash) <= GHOST_MAX_FREQUENCY;
         if rare && self.candidate_ghost.take(hash) {
-            self.adjustment = weight as i64;
-            self.increase_window();
+            self.increase_window(weight);
         } else if self.victim_ghost.take(hash) {
-            self.adjustment = -(weight as i64);
-            self.decrease_window();
+            self.decrease_window(weight);
         }
-        self.adjustment = 0;
     }
 
     fn on_access(&mut self, idx: u32) {
@@ -565,7 +591,7 @@ impl<K, V> TinyLfu<K, V> {
                 if weight > self.protected_max {
                     self.move_to_back(Queue::Probation, idx);
                 } else {
-                    // Protected overflow is demoted when the climber runs, right after this access.
+                    // The caller demotes protected overflow right after this access.
                     self.unlink(idx);
                     self.push_back(Queue::Protected, idx);
                     self.protected_weight += weight;
@@ -661,7 +687,8 @@ impl<K, V> TinyLfu<K, V> {
     fn admit(&mut self, candidate: u32, victim: u32) -> bool {
         let victim_freq = self.sketch.frequency(self.slots[victim as usize].hash);
         let candidate_freq = self.sketch.frequency(self.slots[candidate as usize].hash);
-        if candidate_freq > victim_freq {
+        let margin = u8::from(victim_freq >= ESTABLISHED_FREQUENCY);
+        if candidate_freq > victim_freq.saturating_add(margin) {
             true
         } else if candidate_freq >= ADMIT_HASHDOS_THRESHOLD {
             (self.next_random() & 127) == 0
@@ -678,43 +705,6 @@ impl<K, V> TinyLfu<K, V> {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Runs the hill climber when a sample is complete, and keeps the protected queue within its maximum.
-    fn climb(&mut self) {
-        self.determine_adjustment();
-        self.demote_from_main_protected();
-        let amount = self.adjustment;
-        if amount > 0 {
-            self.increase_window();
-        } else if amount < 0 {
-            self.decrease_window();
-        }
-    }
-
-    fn determine_adjustment(&mut self) {
-        let requests = self.hits_in_sample + self.misses_in_sample;
-        if requests < self.sketch.sample_size() {
-            self.adjustment = 0;
-            return;
-        }
-        let hit_rate = self.hits_in_sample as f64 / requests as f64;
-        let change = hit_rate - self.previous_hit_rate;
-        let amount = if change >= 0.0 {
-            self.step_size
-        } else {
-            -self.step_size
-        };
-        let next_step = if change.abs() >= HILL_CLIMBER_RESTART_THRESHOLD {
-            HILL_CLIMBER_STEP_PERCENT * self.max as f64 * if amount >= 0.0 { 1.0 } else { -1.0 }
-        } else {
-            HILL_CLIMBER_STEP_DECAY_RATE * amount
-        };
-        self.previous_hit_rate = hit_rate;
-        self.adjustment = amount as i64;
-        self.step_size = next_step;
-        self.hits_in_sample = 0;
-        self.misses_in_sample = 0;
     }
 
     fn demote_from_main_protected(&mut self) {
@@ -735,13 +725,24 @@ impl<K, V> TinyLfu<K, V> {
         }
     }
 
-    fn increase_window(&mut self) {
-        if self.protected_max == 0 {
+    /// Sets the window's maximum; the main space gets the rest, of which probation keeps its floor (or all of
+    /// it, once the window has taken everything else) and the protected queue the remainder.
+    fn set_window_max(&mut self, window_max: u64) {
+        self.window_max = window_max;
+        self.protected_max = (self.max - window_max).saturating_sub(self.probation_floor);
+    }
+
+    /// Grows the window by up to `amount` weight (leaving the main space at least [`MIN_MAIN_PERCENT`]), moving
+    /// entries from probation's LRU end, then protected's, into it.
+    fn increase_window(&mut self, amount: u64) {
+        let min_main = (MIN_MAIN_PERCENT * self.max as f64).ceil() as u64;
+        let limit = self.max.saturating_sub(min_main);
+        if self.window_max >= limit {
             return;
         }
-        let mut quota = (self.adjustment as u64).min(self.protected_max);
-        self.protected_max -= quota;
-        self.window_max += quota;
+        let mut quota = amount.min(limit - self.window_max);
+        let target = self.window_max + quota;
+        self.set_window_max(target);
         self.demote_from_main_protected();
         for _ in 0..QUEUE_TRANSFER_THRESHOLD {
             let mut candidate = self.probation.head;
@@ -765,19 +766,18 @@ impl<K, V> TinyLfu<K, V> {
             self.push_back(Queue::Window, candidate);
             self.window_weight += weight;
         }
-        // Return the unused quota.
-        self.protected_max += quota;
-        self.window_max -= quota;
-        self.adjustment = quota as i64;
+        // The window grows only by what moved (nothing while the cache is filling).
+        self.set_window_max(target - quota);
     }
 
-    fn decrease_window(&mut self) {
+    /// Shrinks the window by up to `amount` weight (to no less than 1), moving its LRU entries to probation.
+    fn decrease_window(&mut self, amount: u64) {
         if self.window_max <= 1 {
             return;
         }
-        let mut quota = self.adjustment.unsigned_abs().min(self.window_max - 1);
-        self.protected_max += quota;
-        self.window_max -= quota;
+        let mut quota = amount.min(self.window_max - 1);
+        let target = self.window_max - quota;
+        self.set_window_max(target);
         for _ in 0..QUEUE_TRANSFER_THRESHOLD {
             let candidate = self.window.head;
             if candidate == NIL {
@@ -792,10 +792,7 @@ impl<K, V> TinyLfu<K, V> {
             self.unlink(candidate);
             self.push_back(Queue::Probation, candidate);
         }
-        // Return the unused quota.
-        self.protected_max -= quota;
-        self.window_max += quota;
-        self.adjustment = -(quota as i64);
+        self.set_window_max(target + quota);
     }
 
     /// Checks the internal invariants (for tests): the queues hold exactly the live entries, the weights add up
@@ -960,7 +957,7 @@ mod tests {
     }
 
     #[test]
-    fn climber_grows_the_window_for_a_recency_workload() {
+    fn ghost_feedback_grows_the_window_for_a_recency_workload() {
         // Every key is requested twice, up to 700 steps apart, and never again: the larger the window, the more
         // second requests hit (frequency cannot tell the keys apart).
         let mut cache = TinyLfu::new(1000, 1000, false);
@@ -996,6 +993,7 @@ mod tests {
         cache.remove(h(2), |k| *k == 2);
         insert(&mut cache, 3, 1); // reuses slot idx2 with another hash
         let before = cache.sketch.frequency(h(1));
+        let before_3 = cache.sketch.frequency(h(3));
         cache.record_reads([
             TinyLfu::<u64, u64>::read_record(idx1, h(1)),
             stale,
@@ -1007,12 +1005,103 @@ mod tests {
             "the live record counts"
         );
         assert_eq!(
-            cache.hits_in_sample, 1,
-            "the stale and out-of-range records are skipped"
+            cache.sketch.frequency(h(3)),
+            before_3,
+            "the stale record does not count for the slot's new key"
         );
         assert_eq!(
             cache.protected.tail, idx1,
             "a recorded hit promotes the probation entry"
+        );
+        cache.check_invariants();
+    }
+
+    fn replay(cache: &mut TinyLfu<u64, u64>, keys: impl Iterator<Item = u64>) -> (u64, u64) {
+        let (mut hits, mut requests) = (0, 0);
+        for key in keys {
+            requests += 1;
+            if get(cache, key).is_some() {
+                hits += 1;
+            } else {
+                insert(cache, key, 1);
+            }
+        }
+        (hits, requests)
+    }
+
+    #[test]
+    fn window_takes_nearly_the_whole_cache_on_a_recency_sweep() {
+        // A zigzag over 2,000 keys (0..2000, 1999..0, ...) through 400 slots: every key is as frequent as every
+        // other, and the reuse distances are spread evenly, so LRU (a window of the whole cache) is optimal.
+        let mut cache = TinyLfu::new(400, 400, false);
+        let sweep = |i: u64| {
+            let phase = i % 4_000;
+            if phase < 2_000 { phase } else { 3_999 - phase }
+        };
+        replay(&mut cache, (0..100_000).map(sweep));
+        assert!(
+            cache.window_max() >= 380,
+            "window {} of 400",
+            cache.window_max()
+        );
+        let (hits, requests) = replay(&mut cache, (100_000..140_000).map(sweep));
+        // LRU hits 400 of every 2,000 requests once warm.
+        assert!(hits * 100 >= requests * 19, "hits {hits} of {requests}");
+        cache.check_invariants();
+        assert_eq!(cache.weight(), 400);
+    }
+
+    #[test]
+    fn a_loop_keeps_a_stable_main_space() {
+        // A loop of 2,000 keys through 400 slots: the best a cache can do is keep a fixed 400 of them (20%).
+        // Frequency estimates of equally frequent keys differ by one count depending on whether they were seen
+        // since the sketch last aged; admitting on such a lead would churn the main space.
+        let mut cache = TinyLfu::new(400, 400, false);
+        replay(&mut cache, (0..40_000).map(|i| i % 2_000));
+        let (hits, requests) = replay(&mut cache, (0..40_000).map(|i| i % 2_000));
+        assert!(hits * 100 >= requests * 18, "hits {hits} of {requests}");
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn admission_needs_a_two_count_lead_over_an_established_victim() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        insert(&mut cache, 1, 1);
+        insert(&mut cache, 2, 1);
+        let (c, v) = (
+            cache.find_ref(h(1), |k| *k == 1).unwrap().0,
+            cache.find_ref(h(2), |k| *k == 2).unwrap().0,
+        );
+        // Both seen once: a tie goes to the victim.
+        assert!(!cache.admit(c, v));
+        // A lead of one over a victim seen once (not established) admits.
+        cache.sketch.increment(h(1));
+        assert!(cache.admit(c, v));
+        // Victim seen twice, candidate three times: a one-count lead is not enough.
+        cache.sketch.increment(h(2));
+        cache.sketch.increment(h(1));
+        assert_eq!(cache.sketch.frequency(h(1)), 3);
+        assert_eq!(cache.sketch.frequency(h(2)), 2);
+        assert!(!cache.admit(c, v));
+        cache.sketch.increment(h(1));
+        assert!(cache.admit(c, v));
+    }
+
+    #[test]
+    fn window_resizing_keeps_the_queues_consistent() {
+        let mut cache = TinyLfu::new(100, 100, false);
+        for key in 0..100 {
+            insert(&mut cache, key, 1);
+        }
+        cache.increase_window(1_000);
+        assert_eq!(cache.window_max(), 99, "the main space keeps 1%");
+        assert_eq!(cache.protected_max, 0);
+        cache.check_invariants();
+        cache.decrease_window(1_000);
+        assert_eq!(cache.window_max(), 1);
+        assert_eq!(
+            cache.protected_max + cache.probation_floor + cache.window_max(),
+            100
         );
         cache.check_invariants();
     }
