@@ -36,7 +36,8 @@
 //!
 //! # Multipart uploads
 //! A part is written to a temp file in the upload's folder, fsynced, renamed to `part-N` and the folder
-//! fsynced, so an acknowledged part survives a power loss as S3's do. Complete copies no byte: it hard-links
+//! fsynced, so an acknowledged part survives a power loss as S3's do. Parts uploaded in parallel share
+//! folder fsyncs (group commit: one fsync serves every rename made before it starts). Complete copies no byte: it hard-links
 //! each chosen part file into a new data folder for the version (`data/H.V.S`, fsynced), writes a manifest
 //! (the object's metadata plus, per part, its number, the offset of its bytes in its file and their length)
 //! to a temp file, and commits it by the same locked rename as a put; then it removes the upload's folder,
@@ -157,6 +158,45 @@ struct FsUpload {
     upload: Upload,
     parts: BTreeMap<u32, PartInfo>,
     completing: bool,
+    /// Makes the names of its part files durable.
+    folder_sync: Arc<GroupSync>,
+}
+
+/// Group commit for the fsync of one folder. A writer that renamed a file into the folder needs an fsync of
+/// the folder that starts after its rename; one fsync serves every rename registered before it starts, so
+/// parts uploaded in parallel share folder fsyncs instead of queueing one journal commit each.
+#[derive(Debug, Default)]
+struct GroupSync {
+    /// Renames registered, and renames covered by a finished fsync.
+    counts: Mutex<(u64, u64)>,
+    /// Held while an fsync runs.
+    running: Mutex<()>,
+}
+
+impl GroupSync {
+    /// Registers a rename that has happened; returns its ticket for [`GroupSync::sync`].
+    fn register(&self) -> u64 {
+        let mut c = self.counts.lock();
+        c.0 += 1;
+        c.0
+    }
+
+    /// Returns once an fsync (`fsync`, called here unless another caller's already covered `ticket`) that
+    /// started after the ticket's rename has finished.
+    fn sync(&self, ticket: u64, fsync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        let _running = self.running.lock();
+        let upto = {
+            let c = self.counts.lock();
+            if c.1 >= ticket {
+                return Ok(());
+            }
+            c.0
+        };
+        fsync()?;
+        let mut c = self.counts.lock();
+        c.1 = c.1.max(upto);
+        Ok(())
+    }
 }
 
 type Versions = Vec<Arc<ObjectMeta>>;
@@ -583,6 +623,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
                 upload,
                 parts,
                 completing: false,
+                folder_sync: Arc::default(),
             },
         );
     }
@@ -1314,6 +1355,7 @@ impl Backend for FsBackend {
                 upload: upload.clone(),
                 parts: BTreeMap::new(),
                 completing: false,
+                folder_sync: Arc::default(),
             },
         );
         Ok(())
@@ -1340,7 +1382,7 @@ impl Backend for FsBackend {
         let outcome = blocking(move || -> io::Result<bool> {
             let mut guard = TempGuard(Some(tmp.clone()));
             write_frame(&tmp, PART_MAGIC, &part, &data, sync)?;
-            {
+            let (folder_sync, ticket) = {
                 let mut uploads = b2.uploads.lock();
                 let Some(u) = uploads.get_mut(&id).filter(|u| !u.completing) else {
                     return Ok(false);
@@ -1348,9 +1390,10 @@ impl Backend for FsBackend {
                 fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
                 guard.0 = None;
                 u.parts.insert(part.part_number, part);
-            }
+                (u.folder_sync.clone(), u.folder_sync.register())
+            };
             if sync {
-                sync_dir(&dir)?;
+                folder_sync.sync(ticket, || sync_dir(&dir))?;
             }
             Ok(true)
         })
@@ -1621,6 +1664,32 @@ mod tests {
                 .next()
                 .is_none()
         );
+    }
+
+    /// One folder fsync serves every rename registered before it starts, and none registered after.
+    #[test]
+    fn group_sync_shares_one_fsync_among_earlier_renames() {
+        let g = GroupSync::default();
+        let fsyncs = std::cell::Cell::new(0);
+        let count = || {
+            fsyncs.set(fsyncs.get() + 1);
+            Ok(())
+        };
+        let (a, b) = (g.register(), g.register());
+        g.sync(b, count).unwrap();
+        assert_eq!(fsyncs.get(), 1);
+        // `a` was registered before that fsync started: covered.
+        g.sync(a, count).unwrap();
+        assert_eq!(fsyncs.get(), 1);
+        // `c` came after: it needs an fsync of its own.
+        let c = g.register();
+        g.sync(c, count).unwrap();
+        assert_eq!(fsyncs.get(), 2);
+        // A failed fsync covers nothing.
+        let d = g.register();
+        assert!(g.sync(d, || Err(io::Error::other("disk gone"))).is_err());
+        g.sync(d, count).unwrap();
+        assert_eq!(fsyncs.get(), 3);
     }
 
     /// Uploads `parts` as a multipart upload of `key` and completes it.
