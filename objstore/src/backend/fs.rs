@@ -1559,6 +1559,13 @@ mod tests {
     use super::*;
     use crate::{ByteRange, GetOptions, Store};
 
+    /// A store on the fs backend at `root`, with default options.
+    fn open_store(root: &Path) -> Store {
+        Store::builder()
+            .backend(FsBackend::open(root, FsOptions::default()).unwrap())
+            .build()
+    }
+
     fn fs_store(clock: &ManualClock) -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let backend = FsBackend::open(dir.path().join("root"), FsOptions::default()).unwrap();
@@ -1603,9 +1610,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         {
-            let store = Store::builder()
-                .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
-                .build();
+            let store = open_store(&root);
             let b = store.create_bucket("keep").await.unwrap();
             for k in ["a", "a/", "a/b", "../x"] {
                 b.put(k, k.as_bytes().to_vec()).await.unwrap();
@@ -1734,9 +1739,7 @@ mod tests {
     async fn multipart_objects_are_manifests_over_their_part_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
-        let store = Store::builder()
-            .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
-            .build();
+        let store = open_store(&root);
         let b = store.create_bucket("mpu").await.unwrap();
         let mib5 = 5 * 1024 * 1024;
         let parts = vec![pattern(mib5, 1), pattern(mib5 + 7, 2), pattern(1000, 3)];
@@ -1836,9 +1839,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         {
-            let store = Store::builder()
-                .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
-                .build();
+            let store = open_store(&root);
             let b = store.create_bucket("mpu").await.unwrap();
             multipart_put(&b, "kept", &[pattern(100, 1)]).await;
             multipart_put(&b, "broken", &[pattern(100, 2)]).await;
@@ -1944,9 +1945,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         let (ids, upload_id, config) = {
-            let store = Store::builder()
-                .backend(FsBackend::open(&root, FsOptions::default()).unwrap())
-                .build();
+            let store = open_store(&root);
             let b = store.create_bucket("keep").await.unwrap();
             b.put("k", "null version").await.unwrap();
             b.set_versioning(crate::Versioning::Enabled).await.unwrap();
