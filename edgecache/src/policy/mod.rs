@@ -10,8 +10,7 @@
 //! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu.rs`). A small LRU
 //!   window admits new entries; leaving it, an entry must be estimated more frequent (by a count-min sketch)
 //!   than the main space's victim to get in. Scans and loops cannot flush the main space, and ARC-like ghost
-//!   feedback resizes the window, up to nearly the whole cache, to what the workload rewards (recency or
-//!   frequency).
+//!   feedback resizes the window to what the workload rewards (recency or frequency).
 //! - [`Policy::Lru`]: plain least-recently-used over the `lru` crate, the baseline.
 //!
 //! Weights come from a weigher (`1` per entry unless one is given); the weighted size never exceeds the
