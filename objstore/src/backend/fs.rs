@@ -469,11 +469,17 @@ impl FsBackend {
     }
 }
 
+/// Removes a file or folder; one already gone (a background removal of an earlier instance in this process
+/// may still be running) is not an error.
 fn remove_path(path: &Path) -> io::Result<()> {
-    if path.is_dir() {
+    let r = if path.is_dir() {
         fs::remove_dir_all(path)
     } else {
         fs::remove_file(path)
+    };
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
     }
 }
 
@@ -1842,8 +1848,9 @@ mod tests {
         let report = backend.recovery_report().clone();
         assert_eq!(report.objects, 1);
         assert_eq!(report.quarantined, 1);
-        // The stray folder and the broken manifest's folder.
-        assert_eq!(report.temp_files_removed, 2);
+        // The stray folder and the broken manifest's folder, and maybe completed uploads' folders in `tmp/`
+        // that the background removal had not reached yet.
+        assert!(report.temp_files_removed >= 2, "{report:?}");
         assert_eq!(data_folders(&root, "mpu").len(), 1);
         let store = Store::builder().backend(backend).build();
         let b = store.bucket("mpu").unwrap();
