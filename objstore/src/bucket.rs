@@ -19,6 +19,7 @@ use crate::names::validate_key;
 use crate::options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
 use crate::store::StoreInner;
 use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
+use crate::versioning::{DeleteObjectsOptions, ObjectIdentifier};
 
 /// The most keys one [`Bucket::delete_many`] call takes, as S3's DeleteObjects.
 pub const MAX_DELETE_KEYS: usize = 1000;
@@ -77,11 +78,13 @@ pub struct GetOutput {
     pub range: Option<Range<u64>>,
 }
 
-/// One key a [`Bucket::delete_many`] could not delete.
+/// One key (or version) a [`Bucket::delete_many`] or [`Bucket::delete_objects`] could not delete.
 #[derive(Debug)]
 pub struct DeleteError {
     /// The key.
     pub key: String,
+    /// The version asked for, if one was.
+    pub version_id: Option<String>,
     /// Why.
     pub error: Error,
 }
@@ -407,7 +410,8 @@ impl Bucket {
             .map(Some)
     }
 
-    /// Deletes up to 1000 keys (S3's DeleteObjects); each key succeeds or fails on its own.
+    /// Deletes up to 1000 keys (S3's DeleteObjects without version ids); each key succeeds or fails on its
+    /// own. [`Bucket::delete_objects`] takes version ids and reports delete markers.
     ///
     /// # Errors
     /// `MalformedXML` ([`Error::TooManyKeys`]) for more than 1000 keys (nothing is deleted), `NoSuchBucket`.
@@ -416,23 +420,14 @@ impl Bucket {
         I: IntoIterator<Item = K>,
         K: Into<String>,
     {
-        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
-        if keys.len() > MAX_DELETE_KEYS {
-            return Err(Error::TooManyKeys {
-                bucket: self.name.to_string(),
-                count: keys.len(),
-                max: MAX_DELETE_KEYS,
-            });
-        }
-        self.store.backend.head_bucket(&self.name).await?;
-        let mut out = DeleteManyOutput::default();
-        for key in keys {
-            match self.delete(&key).await {
-                Ok(()) => out.deleted.push(key),
-                Err(error) => out.errors.push(DeleteError { key, error }),
-            }
-        }
-        Ok(out)
+        let objects = keys.into_iter().map(|k| ObjectIdentifier::new(k.into()));
+        let out = self
+            .delete_objects(objects, DeleteObjectsOptions::default())
+            .await?;
+        Ok(DeleteManyOutput {
+            deleted: out.deleted.into_iter().map(|d| d.key).collect(),
+            errors: out.errors,
+        })
     }
 
     /// Copies `src_key` of this bucket to `dst_key`, keeping headers and metadata.

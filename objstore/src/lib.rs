@@ -138,7 +138,10 @@ pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
 pub use storage_class::{RestoreDelays, RestoreState, StorageClass};
 pub use store::{MAX_PUT_SIZE, Store, StoreBuilder};
 pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
-pub use versioning::{ListVersionsOptions, ListVersionsPage, MAX_VERSION_KEYS};
+pub use versioning::{
+    DeleteObjectsOptions, DeleteObjectsOutput, DeletedObject, ListVersionsOptions,
+    ListVersionsPage, MAX_VERSION_KEYS, ObjectIdentifier,
+};
 
 #[cfg(test)]
 mod tests {

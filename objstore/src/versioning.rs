@@ -6,10 +6,88 @@
 //! key whose newest version is a delete marker answers `NoSuchKey` with the marker flagged
 //! ([`Error::delete_marker`]); deleting the marker by its version id brings the version below it back.
 
+use futures::StreamExt;
+
 use crate::backend::{VersionEntry, VersionQuery};
-use crate::bucket::Bucket;
+use crate::bucket::{Bucket, DeleteError, MAX_DELETE_KEYS};
 use crate::config::Versioning;
 use crate::error::{Error, Result};
+use crate::options::DeleteOptions;
+
+/// How many deletes of one [`Bucket::delete_objects`] call run at a time.
+const DELETE_CONCURRENCY: usize = 16;
+
+/// One entry of a [`Bucket::delete_objects`] request (S3's `Object` element): a key, and optionally the
+/// version of it to delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectIdentifier {
+    /// The key.
+    pub key: String,
+    /// The version to delete for good; without one, the delete is as [`Bucket::delete`].
+    pub version_id: Option<String>,
+}
+
+impl ObjectIdentifier {
+    /// The key, without a version.
+    pub fn new(key: impl Into<String>) -> Self {
+        ObjectIdentifier {
+            key: key.into(),
+            version_id: None,
+        }
+    }
+
+    /// One version of the key.
+    pub fn version(key: impl Into<String>, version_id: impl Into<String>) -> Self {
+        ObjectIdentifier {
+            key: key.into(),
+            version_id: Some(version_id.into()),
+        }
+    }
+}
+
+impl From<&str> for ObjectIdentifier {
+    fn from(key: &str) -> Self {
+        ObjectIdentifier::new(key)
+    }
+}
+
+impl From<String> for ObjectIdentifier {
+    fn from(key: String) -> Self {
+        ObjectIdentifier::new(key)
+    }
+}
+
+/// Options of [`Bucket::delete_objects`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteObjectsOptions {
+    /// Report only the failures (S3's `Quiet`).
+    pub quiet: bool,
+    /// Delete versions under GOVERNANCE retention (S3's `x-amz-bypass-governance-retention`).
+    pub bypass_governance: bool,
+}
+
+/// One entry that [`Bucket::delete_objects`] deleted, as S3's `Deleted` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedObject {
+    /// The key.
+    pub key: String,
+    /// The version asked for, if one was.
+    pub version_id: Option<String>,
+    /// Whether a delete marker was made (a delete without a version id in a versioned bucket) or deleted
+    /// (a version id that named a marker).
+    pub delete_marker: bool,
+    /// The id of that delete marker.
+    pub delete_marker_version_id: Option<String>,
+}
+
+/// What [`Bucket::delete_objects`] did, entry by entry, in the order asked.
+#[derive(Debug, Default)]
+pub struct DeleteObjectsOutput {
+    /// Entries deleted; deleting a missing key or version counts, as in S3. Empty when `quiet`.
+    pub deleted: Vec<DeletedObject>,
+    /// Entries that failed, each with its error.
+    pub errors: Vec<DeleteError>,
+}
 
 /// The most versions one ListObjectVersions page returns (and the default).
 pub const MAX_VERSION_KEYS: usize = 1000;
@@ -41,6 +119,90 @@ pub struct ListVersionsPage {
 }
 
 impl Bucket {
+    /// Deletes up to 1000 keys or versions (S3's DeleteObjects); each entry succeeds or fails on its own,
+    /// as [`Bucket::delete_opts`] would with its version id, and up to 16 run at a time.
+    ///
+    /// ```
+    /// use objstore::{DeleteObjectsOptions, ObjectIdentifier, Versioning};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> objstore::Result<()> {
+    /// let store = objstore::Store::memory();
+    /// let bucket = store.create_bucket("docs").await?;
+    /// bucket.set_versioning(Versioning::Enabled).await?;
+    /// let v1 = bucket.put("a", "one").await?;
+    /// bucket.put("a", "two").await?;
+    /// let out = bucket
+    ///     .delete_objects(
+    ///         [ObjectIdentifier::version("a", v1.version_id.as_str()), ObjectIdentifier::new("a")],
+    ///         DeleteObjectsOptions::default(),
+    ///     )
+    ///     .await?;
+    /// assert!(!out.deleted[0].delete_marker); // version one is gone for good
+    /// assert!(out.deleted[1].delete_marker); // "a" is hidden under a new delete marker
+    /// assert_eq!(bucket.list_all_versions("").await?.len(), 2); // version two and the marker
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `MalformedXML` ([`Error::TooManyKeys`]) for more than 1000 entries (nothing is deleted),
+    /// `NoSuchBucket`. Per entry, in [`DeleteObjectsOutput::errors`]: those of [`Bucket::delete_opts`].
+    pub async fn delete_objects<I>(
+        &self,
+        objects: I,
+        opts: DeleteObjectsOptions,
+    ) -> Result<DeleteObjectsOutput>
+    where
+        I: IntoIterator,
+        I::Item: Into<ObjectIdentifier>,
+    {
+        let objects: Vec<ObjectIdentifier> = objects.into_iter().map(Into::into).collect();
+        if objects.len() > MAX_DELETE_KEYS {
+            return Err(Error::TooManyKeys {
+                bucket: self.name().to_string(),
+                count: objects.len(),
+                max: MAX_DELETE_KEYS,
+            });
+        }
+        self.store.backend.head_bucket(self.name()).await?;
+        let results: Vec<_> = futures::stream::iter(objects)
+            .map(|o| async move {
+                let opts = DeleteOptions {
+                    version_id: o.version_id.clone(),
+                    bypass_governance: opts.bypass_governance,
+                    ..Default::default()
+                };
+                let r = self.delete_opts(&o.key, opts).await;
+                (o, r)
+            })
+            .buffered(DELETE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = DeleteObjectsOutput::default();
+        for (o, r) in results {
+            let removed = match r {
+                Ok(removed) => removed,
+                Err(error) => {
+                    out.errors.push(DeleteError {
+                        key: o.key,
+                        version_id: o.version_id,
+                        error,
+                    });
+                    continue;
+                }
+            };
+            if opts.quiet {
+                continue;
+            }
+            let marker = removed.filter(|m| m.is_delete_marker);
+            out.deleted.push(DeletedObject {
+                key: o.key,
+                delete_marker: marker.is_some(),
+                delete_marker_version_id: marker.map(|m| m.version_id.clone()),
+                version_id: o.version_id,
+            });
+        }
+        Ok(out)
+    }
+
     /// The bucket's versioning state.
     ///
     /// # Errors
