@@ -24,14 +24,15 @@
 //!   rejected as a candidate means the window was too small for it, and grows the window by that entry's
 //!   weight; a miss on an evicted victim shrinks it likewise. The frequency gate keeps frequent keys (which
 //!   TinyLFU admits anyway) from inflating the window into an LRU, and the smaller candidate table counts only
-//!   the keys that come back soon after their rejection. The window grows up to 80% of the weight (the
+//!   the keys that come back soon after their rejection: within [`GHOST_REACH_WINDOWS`] (32) windows' worth of
+//!   rejections, as the table records when each hash came in. The window grows up to 80% of the weight (the
 //!   protected queue gives up its share; see [`MIN_MAIN_PERCENT`]); the entries it takes from the main space
 //!   join it at its LRU end, in their order.
 //!
 //! Caffeine also samples the hit rate every `10 × entries` requests and climbs toward the window size that
 //! improved it. We measured it on the traces of `benches/README.md` and removed it: the ghost feedback moves the
 //! window within a few hundred misses, and the climber's samples (a few per trace at these lengths, each moved
-//! by the ghosts' own changes) only added noise (mean 34.09% without it, 34.02% with it).
+//! by the ghosts' own changes) only added noise (mean 34.10% without it, 34.02% with it).
 //!
 //! The sketch is sized for at least 896 entries, so a small cache still tells a loop or a scan longer than
 //! itself from new keys, and ages its counts slowly enough (every 8,960 increments or more) that equally
@@ -40,18 +41,19 @@
 //! What each part is worth: hit ratios in percent on the traces of `benches/README.md` (the mean over its 33
 //! rows, and the rows that moved most), as shipped and with one part changed:
 //!
-//! | configuration | mean | OLTP 1% | P3 5% | P3 20% | cloudphysics 20% | lirs-scan 20% | lirs-zigzag 20% |
-//! |---|---:|---:|---:|---:|---:|---:|---:|
-//! | before: climber, ghosts gated at 1 and of one size, sketch ≥ 512, no margin, moved entries at MRU | 33.56 | 44.76 | 19.98 | 51.96 | 31.24 | 16.36 | 12.48 |
-//! | as shipped | 34.09 | 44.36 | 21.02 | 51.89 | 33.40 | 19.11 | 17.66 |
-//! | no admission margin (a one-count lead admits) | 33.86 | 45.02 | 21.27 | 51.90 | 33.02 | 17.56 | 14.89 |
-//! | the margin over every victim, even one estimated at 0 or 1 | 33.90 | 44.29 | 20.52 | 51.69 | 29.26 | 19.11 | 18.08 |
-//! | candidate ghost as large as the victim ghost | 33.37 | 43.76 | 7.83 | 51.50 | 31.04 | 18.78 | 16.40 |
-//! | ghost gate at frequency 1 | 33.94 | 45.77 | 21.04 | 48.60 | 33.10 | 19.11 | 18.23 |
-//! | sketch sized for ≥ 512 entries | 33.93 | 44.36 | 21.02 | 51.89 | 33.40 | 19.06 | 15.07 |
-//! | moved entries at the window's MRU end (Caffeine) | 34.07 | 44.34 | 20.94 | 51.56 | 33.46 | 19.11 | 17.64 |
-//! | window up to 99% of the weight | 34.06 | 43.24 | 21.02 | 51.86 | 33.40 | 19.11 | 17.66 |
-//! | with Caffeine's hill climber as well | 34.02 | 44.16 | 20.69 | 52.04 | 33.40 | 18.78 | 17.57 |
+//! | configuration | mean | OLTP 1% | P3 5% | P3 20% | cloudphysics 20% | 2_pools 1% | lirs-scan 20% | lirs-zigzag 20% |
+//! |---|---:|---:|---:|---:|---:|---:|---:|---:|
+//! | before: climber, ghosts gated at 1, of one size and of unlimited reach, sketch ≥ 512, no margin, moved entries at MRU | 33.56 | 44.76 | 19.98 | 51.96 | 31.24 | 47.25 | 16.36 | 12.48 |
+//! | as shipped | 34.10 | 44.36 | 21.10 | 51.89 | 33.62 | 47.70 | 19.11 | 17.66 |
+//! | no admission margin (a one-count lead admits) | 33.90 | 45.02 | 21.66 | 51.90 | 33.99 | 47.69 | 17.56 | 15.53 |
+//! | the margin over every victim, even one estimated at 0 or 1 | 33.86 | 44.29 | 20.58 | 51.69 | 29.26 | 47.37 | 19.11 | 18.15 |
+//! | candidate ghost as large as the victim ghost | 33.42 | 43.76 | 7.87 | 51.50 | 31.35 | 46.35 | 19.11 | 16.40 |
+//! | ghost gate at frequency 1 | 33.93 | 45.77 | 20.84 | 48.58 | 33.29 | 48.22 | 19.11 | 18.23 |
+//! | candidate ghost hits of any age | 34.09 | 44.36 | 21.02 | 51.89 | 33.40 | 47.33 | 19.11 | 17.66 |
+//! | sketch sized for ≥ 512 entries | 33.94 | 44.36 | 21.10 | 51.89 | 33.63 | 47.89 | 19.06 | 15.07 |
+//! | moved entries at the window's MRU end (Caffeine) | 34.07 | 44.34 | 21.14 | 51.56 | 33.78 | 47.51 | 19.11 | 17.64 |
+//! | window up to 99% of the weight | 34.06 | 43.24 | 21.10 | 51.86 | 33.62 | 47.70 | 19.11 | 17.66 |
+//! | with Caffeine's hill climber as well | 34.02 | 44.16 | 20.60 | 52.04 | 33.62 | 47.43 | 18.78 | 17.59 |
 //!
 //! The ghost feedback is the fragile part: a larger candidate ghost or a looser gate lets rejected candidates
 //! grow the window on frequency-biased traces, and `arc-P3` at 5% collapses to 8% (LRU: 4%). A window of
@@ -91,9 +93,15 @@ const GHOST_MAX_FREQUENCY: u8 = 2;
 /// The candidate ghost remembers this many times fewer hashes than the victim ghost, so that the window grows
 /// only for keys that come back soon after their rejection.
 const CANDIDATE_GHOST_DIVISOR: usize = 2;
+/// A rejected candidate that comes back grows the window only if fewer than this many windows' worth of
+/// candidates were rejected since: a window a few times larger would have kept it, a much larger one is not
+/// a step the window can take.
+const GHOST_REACH_WINDOWS: u64 = 32;
 
 /// No entry.
 const NIL: u32 = u32::MAX;
+/// The bits of a hash a ghost slot keeps.
+const FINGERPRINT: u64 = 0xFFFF_FFFF_0000_0000;
 
 /// The queue an entry sits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +138,12 @@ impl Deque {
 
 /// Recently evicted keys' hashes, in a direct-mapped table of ¾ as many slots as the cache holds entries:
 /// a newer hash overwrites an older one in its slot, so a hash is remembered for about that many evictions
-/// (fewer when it collides), with no allocation or hashing per eviction.
+/// (fewer when it collides), with no allocation or hashing per eviction. Each slot holds the top 32 bits of
+/// the hash and the number of pushes before it, so a hit also tells how many evictions ago the key left.
 #[derive(Debug, Default)]
 struct Ghost {
     table: Vec<u64>,
+    pushes: u32,
 }
 
 impl Ghost {
@@ -153,20 +163,22 @@ impl Ghost {
             self.table = vec![0; size];
         }
         let slot = self.slot(hash);
-        self.table[slot] = hash | 1;
+        self.pushes = self.pushes.wrapping_add(1);
+        self.table[slot] = (hash & FINGERPRINT) | u64::from(self.pushes);
     }
 
-    /// Whether `hash` is remembered; forgets it.
-    fn take(&mut self, hash: u64) -> bool {
+    /// If `hash` is remembered, forgets it and returns how many pushes ago it was remembered (0: the last one).
+    fn take(&mut self, hash: u64) -> Option<u32> {
         if self.table.is_empty() {
-            return false;
+            return None;
         }
         let slot = self.slot(hash);
-        let found = self.table[slot] == hash | 1;
-        if found {
-            self.table[slot] = 0;
+        let entry = self.table[slot];
+        if entry == 0 || entry & FINGERPRINT != hash & FINGERPRINT {
+            return None;
         }
-        found
+        self.table[slot] = 0;
+        Some(self.pushes.wrapping_sub(entry as u32))
     }
 }
 
@@ -593,9 +605,21 @@ impl<K, V> TinyLfu<K, V> {
     /// recently evicted victim says it is too large.
     fn ghost_feedback(&mut self, hash: u64, weight: u64) {
         let rare = self.sketch.frequency(hash) <= GHOST_MAX_FREQUENCY;
-        if rare && self.candidate_ghost.take(hash) {
-            self.increase_window(weight);
-        } else if self.victim_ghost.take(hash) {
+        let rejected = if rare {
+            self.candidate_ghost.take(hash)
+        } else {
+            None
+        };
+        if let Some(age) = rejected {
+            // The window's entries, estimated from its share of the weight.
+            let window_entries = (self.len as u64 * self.window_weight)
+                .checked_div(self.weight)
+                .unwrap_or(0)
+                .max(1);
+            if u64::from(age) < GHOST_REACH_WINDOWS * window_entries {
+                self.increase_window(weight);
+            }
+        } else if self.victim_ghost.take(hash).is_some() {
             self.decrease_window(weight);
         }
     }
@@ -1126,6 +1150,20 @@ mod tests {
             100
         );
         cache.check_invariants();
+    }
+
+    #[test]
+    fn a_ghost_tells_how_long_ago_a_hash_left() {
+        let mut ghost = Ghost::default();
+        assert_eq!(ghost.take(h(1)), None);
+        ghost.push(h(1), 1_000);
+        for key in 100..110 {
+            ghost.push(h(key), 1_000);
+        }
+        assert_eq!(ghost.take(h(1)), Some(10));
+        assert_eq!(ghost.take(h(1)), None, "a hit forgets the hash");
+        assert_eq!(ghost.take(h(109)), Some(0));
+        assert_eq!(ghost.take(h(2)), None);
     }
 
     #[test]
