@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             buckets, bucket_names, put_get_head, metadata, keys, key_limits, ranges, conditional_reads,
             conditional_writes, create_only_race, delete, delete_many, delete_objects, copy, list_basics, list_delimiter,
-            list_pagination, list_order, limits, missing_bucket, versioning, versioning_suspended,
+            list_pagination, list_order, limits, missing_bucket, versioning, versions_delimiter,
+            versioning_suspended,
             multipart, tags, checksums, storage_classes, object_lock,
             lifecycle_schedule, lifecycle_versions, storage_report);
     };
@@ -685,6 +686,101 @@ pub async fn delete_many(store: &Store, _clock: &ManualClock) {
         code(store.bucket("nobucket").unwrap().delete_many(["a"]).await),
         "NoSuchBucket"
     );
+}
+
+/// ListObjectVersions with a delimiter: common prefixes among the versions, each counted once toward
+/// max-keys, pages that end on a common prefix resume past all its keys.
+pub async fn versions_delimiter(store: &Store, _clock: &ManualClock) {
+    use crate::ListVersionsOptions as Opts;
+    let b = store.create_bucket("versions-tree").await.unwrap();
+    b.set_versioning(crate::Versioning::Enabled).await.unwrap();
+    for k in ["a", "a", "d/1", "d/1", "d/2", "e/x/1", "z"] {
+        b.put(k, k).await.unwrap();
+    }
+    b.delete("z").await.unwrap();
+    // One listing item: a version (key, version id) or a common prefix (prefix, "").
+    fn items(p: &crate::ListVersionsPage) -> Vec<(String, String)> {
+        let mut v: Vec<_> = p
+            .versions
+            .iter()
+            .map(|e| (e.meta.key.clone(), e.meta.version_id.clone()))
+            .chain(p.common_prefixes.iter().map(|c| (c.clone(), String::new())))
+            .collect();
+        v.sort();
+        v
+    }
+    let slash = Opts {
+        delimiter: Some("/".into()),
+        ..Default::default()
+    };
+    let all = b.list_versions(&slash).await.unwrap();
+    assert!(!all.is_truncated && all.next_key_marker.is_none());
+    assert_eq!(all.common_prefixes, ["d/", "e/"]);
+    let keys: Vec<_> = all.versions.iter().map(|e| e.meta.key.as_str()).collect();
+    assert_eq!(keys, ["a", "a", "z", "z"]);
+    assert!(all.versions[2].meta.is_delete_marker && all.versions[2].is_latest);
+    // Page by page, 1 and then 3 items at a time: the same items, each common prefix once.
+    for max in [1, 3] {
+        let mut opts = Opts {
+            max_keys: Some(max),
+            ..slash.clone()
+        };
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = b.list_versions(&opts).await.unwrap();
+            pages += 1;
+            assert!(page.versions.len() + page.common_prefixes.len() <= max);
+            seen.extend(items(&page));
+            if !page.is_truncated {
+                break;
+            }
+            // A page that ends on a common prefix names it as the key marker, with no version marker.
+            let marker = page.next_key_marker.clone().unwrap();
+            if page.next_version_id_marker.is_none() {
+                assert!(page.common_prefixes.contains(&marker), "{marker:?}");
+            }
+            opts.key_marker = page.next_key_marker.clone();
+            opts.version_id_marker = page.next_version_id_marker.clone();
+        }
+        seen.sort();
+        assert_eq!(seen, items(&all), "max-keys {max}");
+        assert_eq!(pages, 6_usize.div_ceil(max), "max-keys {max}");
+    }
+    // Under a prefix: the delimiter applies to what follows it.
+    let under_e = b
+        .list_versions(&Opts {
+            prefix: "e/".into(),
+            ..slash.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(under_e.common_prefixes, ["e/x/"]);
+    assert!(under_e.versions.is_empty());
+    let under_d = b
+        .list_versions(&Opts {
+            prefix: "d/".into(),
+            ..slash.clone()
+        })
+        .await
+        .unwrap();
+    assert!(under_d.common_prefixes.is_empty());
+    let keys: Vec<_> = under_d
+        .versions
+        .iter()
+        .map(|e| e.meta.key.as_str())
+        .collect();
+    assert_eq!(keys, ["d/1", "d/1", "d/2"]);
+    // A key marker that is a common prefix skips what is under it.
+    let after_d = b
+        .list_versions(&Opts {
+            key_marker: Some("d/".into()),
+            ..slash.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(after_d.common_prefixes, ["e/"]);
+    assert_eq!(after_d.versions.len(), 2);
 }
 
 /// DeleteObjects with version ids: versions removed for good, delete markers made and removed (reported

@@ -127,7 +127,11 @@ pub(crate) fn successor(s: &str) -> Option<String> {
     None
 }
 
-fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: Option<&str>) -> Option<&'k str> {
+pub(crate) fn common_prefix<'k>(
+    key: &'k str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> Option<&'k str> {
     let d = delimiter.filter(|d| !d.is_empty())?;
     let rest = &key[prefix.len()..];
     rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])

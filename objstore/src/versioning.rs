@@ -12,6 +12,7 @@ use crate::backend::{VersionEntry, VersionQuery};
 use crate::bucket::{Bucket, DeleteError, MAX_DELETE_KEYS};
 use crate::config::Versioning;
 use crate::error::{Error, Result};
+use crate::list::{common_prefix, successor};
 use crate::options::DeleteOptions;
 
 /// How many deletes of one [`Bucket::delete_objects`] call run at a time.
@@ -97,7 +98,9 @@ pub const MAX_VERSION_KEYS: usize = 1000;
 pub struct ListVersionsOptions {
     /// Only keys that start with this.
     pub prefix: String,
-    /// Start after this key (S3's `key-marker`).
+    /// Group keys that contain this after the prefix into common prefixes (usually `/`).
+    pub delimiter: Option<String>,
+    /// Start after this key (S3's `key-marker`); a common prefix that ended a page skips every key under it.
     pub key_marker: Option<String>,
     /// With `key_marker`: start after this version of that key (S3's `version-id-marker`).
     pub version_id_marker: Option<String>,
@@ -110,11 +113,13 @@ pub struct ListVersionsOptions {
 pub struct ListVersionsPage {
     /// The versions (delete markers have `meta.is_delete_marker`).
     pub versions: Vec<VersionEntry>,
+    /// Common prefixes (each ending with the delimiter), in order; each counts as one toward max-keys.
+    pub common_prefixes: Vec<String>,
     /// Whether more follow.
     pub is_truncated: bool,
-    /// Pass as `key_marker` for the next page.
+    /// Pass as `key_marker` for the next page: the last key, or common prefix, of this one.
     pub next_key_marker: Option<String>,
-    /// Pass as `version_id_marker` for the next page.
+    /// Pass as `version_id_marker` for the next page (none when the page ended on a common prefix).
     pub next_version_id_marker: Option<String>,
 }
 
@@ -269,28 +274,80 @@ impl Bucket {
             self.store.backend.head_bucket(&self.name).await?;
             return Ok(page);
         }
-        let mut versions = self
-            .store
-            .backend
-            .list_versions(
-                &self.name,
-                VersionQuery {
-                    prefix: &opts.prefix,
-                    after_key: opts.key_marker.as_deref(),
-                    after_version: opts.version_id_marker.as_deref(),
-                    limit: max + 1,
-                },
-            )
-            .await?;
-        if versions.len() > max {
-            versions.truncate(max);
-            page.is_truncated = true;
-            if let Some(last) = versions.last() {
-                page.next_key_marker = Some(last.meta.key.clone());
-                page.next_version_id_marker = Some(last.meta.version_id.clone());
+        let prefix = opts.prefix.as_str();
+        let delimiter = opts.delimiter.as_deref().filter(|d| !d.is_empty());
+        let mut after_key = opts.key_marker.clone();
+        let mut after_version = opts.version_id_marker.clone();
+        let mut start_at: Option<String> = None;
+        // A key marker that is a common prefix (a page ended on it) resumes past every key under it.
+        if let (Some(k), None) = (&after_key, &after_version) {
+            if k.starts_with(prefix) && common_prefix(k, prefix, delimiter) == Some(k.as_str()) {
+                match successor(k) {
+                    Some(next) => start_at = Some(next),
+                    None => {
+                        self.store.backend.head_bucket(&self.name).await?;
+                        return Ok(page);
+                    }
+                }
             }
         }
-        page.versions = versions;
+        let mut count = 0;
+        'pages: loop {
+            let limit = max - count + 1;
+            let batch = self
+                .store
+                .backend
+                .list_versions(
+                    &self.name,
+                    VersionQuery {
+                        prefix,
+                        after_key: after_key.as_deref(),
+                        after_version: after_version.as_deref(),
+                        start_at: start_at.as_deref(),
+                        limit,
+                    },
+                )
+                .await?;
+            let exhausted = batch.len() < limit;
+            let mut skipping: Option<String> = None;
+            for entry in batch {
+                let key = entry.meta.key.as_str();
+                if skipping.as_deref().is_some_and(|cp| key.starts_with(cp)) {
+                    continue;
+                }
+                if count == max {
+                    page.is_truncated = true;
+                    break 'pages;
+                }
+                count += 1;
+                if let Some(cp) = common_prefix(key, prefix, delimiter) {
+                    let cp = cp.to_string();
+                    page.common_prefixes.push(cp.clone());
+                    page.next_key_marker = Some(cp.clone());
+                    page.next_version_id_marker = None;
+                    // Go on at the first key past the prefix.
+                    let Some(next) = successor(&cp) else {
+                        break 'pages;
+                    };
+                    (after_key, after_version, start_at) = (None, None, Some(next));
+                    skipping = Some(cp);
+                } else {
+                    page.next_key_marker = Some(key.to_string());
+                    page.next_version_id_marker = Some(entry.meta.version_id.clone());
+                    after_key.clone_from(&page.next_key_marker);
+                    after_version.clone_from(&page.next_version_id_marker);
+                    start_at = None;
+                    page.versions.push(entry);
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        if !page.is_truncated {
+            page.next_key_marker = None;
+            page.next_version_id_marker = None;
+        }
         Ok(page)
     }
 

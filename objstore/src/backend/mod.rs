@@ -77,6 +77,9 @@ pub struct VersionQuery<'a> {
     pub after_key: Option<&'a str>,
     /// See `after_key`.
     pub after_version: Option<&'a str>,
+    /// Start at this key instead, with all its versions (it takes precedence over `after_key`): how the
+    /// engine skips every key under a common prefix it has reported.
+    pub start_at: Option<&'a str>,
     /// At most this many versions.
     pub limit: usize,
 }
@@ -376,6 +379,9 @@ pub(crate) fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'
 
 /// Where a version listing starts in the key space, and which versions of the first key it skips.
 pub(crate) fn version_start<'a>(query: &VersionQuery<'a>) -> Bound<&'a str> {
+    if let Some(s) = query.start_at {
+        return Bound::Included(s.max(query.prefix));
+    }
     match (query.after_key, query.after_version) {
         (None, _) => Bound::Included(query.prefix),
         (Some(k), _) if k < query.prefix => Bound::Included(query.prefix),
@@ -391,6 +397,7 @@ pub(crate) fn versions_after<'v>(
     query: &VersionQuery<'_>,
 ) -> &'v [Arc<ObjectMeta>] {
     match (query.after_key, query.after_version) {
+        _ if query.start_at.is_some() => versions,
         (Some(k), Some(v)) if k == key => match versions.iter().position(|m| m.version_id == v) {
             Some(i) => &versions[i + 1..],
             // The marker version is gone: skip the key, as listing resumes after it.
