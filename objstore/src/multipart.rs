@@ -100,6 +100,19 @@ impl Bucket {
         Ok((upload, parts))
     }
 
+    /// As [`Bucket::upload_of`], without the parts (an UploadPart of a 10,000-part upload copies no list).
+    async fn upload_alone(&self, key: &str, upload_id: &str) -> Result<Upload> {
+        validate_key(&self.name, key)?;
+        if !valid_version_id(upload_id) {
+            return Err(self.upload_missing(upload_id));
+        }
+        let upload = self.store.backend.get_upload(&self.name, upload_id).await?;
+        if upload.template.key != key {
+            return Err(self.upload_missing(upload_id));
+        }
+        Ok(upload)
+    }
+
     /// Starts a multipart upload of `key` (S3's CreateMultipartUpload); returns it, with its id.
     ///
     /// # Errors
@@ -170,7 +183,7 @@ impl Bucket {
                 max: MAX_PART_SIZE,
             });
         }
-        let (upload, _) = self.upload_of(key, upload_id).await?;
+        let upload = self.upload_alone(key, upload_id).await?;
         if let (Some(c), Some(a)) = (&checksum, upload.checksum_algorithm) {
             if c.algorithm != a {
                 return Err(Error::InvalidRequest {
@@ -312,7 +325,7 @@ impl Bucket {
     /// # Errors
     /// `NoSuchUpload`.
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
-        self.upload_of(key, upload_id).await?;
+        self.upload_alone(key, upload_id).await?;
         self.store.backend.abort_upload(&self.name, upload_id).await
     }
 }

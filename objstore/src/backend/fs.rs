@@ -1422,6 +1422,15 @@ impl Backend for FsBackend {
         Ok((u.upload.clone(), u.parts.values().cloned().collect()))
     }
 
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
+        let b = self.bucket(bucket)?;
+        let uploads = b.uploads.lock();
+        let u = uploads
+            .get(upload_id)
+            .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+        Ok(u.upload.clone())
+    }
+
     async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
         let b = self.bucket(bucket)?;
         Ok(b.uploads

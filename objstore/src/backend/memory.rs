@@ -526,6 +526,16 @@ impl Backend for MemoryBackend {
         })
     }
 
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
+        self.with_bucket(bucket, |b| {
+            let uploads = b.uploads.lock();
+            let u = uploads
+                .get(upload_id)
+                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
+            Ok(u.upload.clone())
+        })
+    }
+
     async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
         self.with_bucket(bucket, |b| {
             Ok(b.uploads

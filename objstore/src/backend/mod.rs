@@ -222,6 +222,12 @@ pub trait Backend: Send + Sync + Debug + 'static {
     /// An upload and its parts in ascending part number.
     async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)>;
 
+    /// An upload without its parts: what each UploadPart checks, so it should not copy the part list
+    /// (the default does, through [`Backend::list_parts`]).
+    async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
+        Ok(self.list_parts(bucket, upload_id).await?.0)
+    }
+
     /// The uploads in progress, in any order.
     async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>>;
 
@@ -342,6 +348,9 @@ macro_rules! forward {
                 upload_id: &str,
             ) -> Result<(Upload, Vec<PartInfo>)> {
                 (**self).list_parts(bucket, upload_id).await
+            }
+            async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
+                (**self).get_upload(bucket, upload_id).await
             }
             async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
                 (**self).list_uploads(bucket).await
