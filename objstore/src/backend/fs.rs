@@ -788,6 +788,38 @@ fn write_object(path: &Path, meta: &ObjectMeta, data: &[u8], sync: bool) -> io::
     write_frame(path, MAGIC, meta, data, sync)
 }
 
+/// Hard-links `from` to `to`; on a filesystem without hard links, copies it (fsynced when `sync`).
+fn link_or_copy(from: &Path, to: &Path, sync: bool) -> io::Result<()> {
+    link_or_copy_with(from, to, sync, |a, b| fs::hard_link(a, b))
+}
+
+fn link_or_copy_with(
+    from: &Path,
+    to: &Path,
+    sync: bool,
+    link: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    match link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+            ) || e.raw_os_error() == Some(EXDEV) =>
+        {
+            fs::copy(from, to)?;
+            if sync {
+                File::open(to)?.sync_data()?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `EXDEV`: a link across filesystems (a data folder mounted apart from the uploads).
+const EXDEV: i32 = 18;
+
 fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
@@ -1492,7 +1524,7 @@ impl Backend for FsBackend {
                 if info.part_number != n {
                     return Err(bad_frame("part file holds another part"));
                 }
-                fs::hard_link(&f, d2.join(format!("part-{n}")))?;
+                link_or_copy(&f, &d2.join(format!("part-{n}")), sync)?;
                 segments.push(Segment {
                     part: n,
                     off,
@@ -1666,6 +1698,41 @@ mod tests {
                 .unwrap()
                 .next()
                 .is_none()
+        );
+    }
+
+    /// Where hard links are refused, complete copies the part file instead; other errors stay errors.
+    #[test]
+    fn link_or_copy_falls_back_to_a_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("part-1");
+        fs::write(&from, b"the part's bytes").unwrap();
+        let refuse = |kind: io::ErrorKind| move |_: &Path, _: &Path| Err(io::Error::from(kind));
+        for (i, kind) in [io::ErrorKind::Unsupported, io::ErrorKind::PermissionDenied]
+            .into_iter()
+            .enumerate()
+        {
+            let to = dir.path().join(format!("copy-{i}"));
+            link_or_copy_with(&from, &to, true, refuse(kind)).unwrap();
+            assert_eq!(fs::read(&to).unwrap(), b"the part's bytes");
+        }
+        let to = dir.path().join("cross-device");
+        link_or_copy_with(&from, &to, false, |_, _| {
+            Err(io::Error::from_raw_os_error(EXDEV))
+        })
+        .unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"the part's bytes");
+        let to = dir.path().join("never");
+        let err = link_or_copy_with(&from, &to, true, refuse(io::ErrorKind::StorageFull));
+        assert_eq!(err.unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert!(!to.exists());
+        // And the real thing links: one inode, two names.
+        let linked = dir.path().join("linked");
+        link_or_copy(&from, &linked, true).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            fs::metadata(&linked).unwrap().ino(),
+            fs::metadata(&from).unwrap().ino()
         );
     }
 
