@@ -205,6 +205,20 @@ async fn archive(store: &Store, clock: &ManualClock) -> crate::TourResult {
         v1.version_id,
         String::from_utf8_lossy(&old.body)
     );
+    let cleanup = b
+        .delete_objects(
+            [objstore::ObjectIdentifier::version(
+                "ledger.csv",
+                v1.version_id.as_str(),
+            )],
+            Default::default(),
+        )
+        .await?;
+    println!(
+        "DeleteObjects by version: {} deleted for good; ledger.csv keeps {} versions (one a delete marker)",
+        cleanup.deleted.len(),
+        b.list_all_versions("ledger.csv").await?.len()
+    );
 
     let up = b
         .create_multipart_upload("backup.tar", Default::default())
