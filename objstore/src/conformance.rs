@@ -31,7 +31,7 @@ macro_rules! conformance_tests {
             conditional_writes, create_only_race, delete, delete_many, delete_objects, copy, list_basics, list_delimiter,
             list_pagination, list_order, limits, missing_bucket, versioning, versions_delimiter,
             versioning_suspended,
-            multipart, tags, checksums, storage_classes, object_lock,
+            multipart, multipart_listing_pages, tags, checksums, storage_classes, object_lock,
             lifecycle_schedule, lifecycle_versions, storage_report);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -781,6 +781,168 @@ pub async fn versions_delimiter(store: &Store, _clock: &ManualClock) {
         .unwrap();
     assert_eq!(after_d.common_prefixes, ["e/"]);
     assert_eq!(after_d.versions.len(), 2);
+}
+
+/// ListParts and ListMultipartUploads page by page: markers, max-parts / max-uploads, uploads by key then
+/// creation time, common prefixes counted once, the upload-id marker within one key.
+pub async fn multipart_listing_pages(store: &Store, clock: &ManualClock) {
+    use crate::{ListPartsOptions, ListUploadsOptions};
+    let b = store.create_bucket("mp-pages").await.unwrap();
+    let mut ids = Vec::new();
+    for key in ["c", "a", "b/2", "a", "b/1", "a"] {
+        clock.advance(Duration::from_secs(1));
+        let up = b
+            .create_multipart_upload(key, Default::default())
+            .await
+            .unwrap();
+        ids.push((key, up.upload_id));
+    }
+    let order: Vec<(String, String)> = b
+        .list_multipart_uploads("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.template.key, u.upload_id))
+        .collect();
+    // By key, then by creation time (not by id).
+    let keys: Vec<_> = order.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a", "a", "a", "b/1", "b/2", "c"]);
+    let a_ids: Vec<_> = ids
+        .iter()
+        .filter(|(k, _)| *k == "a")
+        .map(|(_, i)| i.clone())
+        .collect();
+    assert_eq!(
+        order[..3]
+            .iter()
+            .map(|(_, i)| i.clone())
+            .collect::<Vec<_>>(),
+        a_ids
+    );
+    // Every page size walks the same order.
+    for max in [1, 2, 4, 1000] {
+        let mut opts = ListUploadsOptions {
+            max_uploads: Some(max),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = b.list_multipart_uploads_page(&opts).await.unwrap();
+            assert!(page.uploads.len() <= max && page.common_prefixes.is_empty());
+            seen.extend(
+                page.uploads
+                    .iter()
+                    .map(|u| (u.template.key.clone(), u.upload_id.clone())),
+            );
+            if !page.is_truncated {
+                assert!(page.next_key_marker.is_none());
+                break;
+            }
+            opts.key_marker = page.next_key_marker;
+            opts.upload_id_marker = page.next_upload_id_marker;
+        }
+        assert_eq!(seen, order, "max-uploads {max}");
+    }
+    // With a delimiter: b/ is one common prefix, counted once, also across pages.
+    let slash = ListUploadsOptions {
+        delimiter: Some("/".into()),
+        ..Default::default()
+    };
+    let page = b.list_multipart_uploads_page(&slash).await.unwrap();
+    assert_eq!(page.common_prefixes, ["b/"]);
+    assert_eq!(page.uploads.len(), 4);
+    let mut opts = ListUploadsOptions {
+        max_uploads: Some(1),
+        ..slash.clone()
+    };
+    let mut items = Vec::new();
+    loop {
+        let page = b.list_multipart_uploads_page(&opts).await.unwrap();
+        items.extend(page.uploads.iter().map(|u| u.template.key.clone()));
+        items.extend(page.common_prefixes.iter().cloned());
+        if !page.is_truncated {
+            break;
+        }
+        opts.key_marker = page.next_key_marker;
+        opts.upload_id_marker = page.next_upload_id_marker;
+    }
+    assert_eq!(items, ["a", "a", "a", "b/", "c"]);
+    let under_b = b
+        .list_multipart_uploads_page(&ListUploadsOptions {
+            prefix: "b/".into(),
+            ..slash.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(under_b.uploads.len(), 2);
+    // A key marker alone skips that key's uploads; with an upload id marker, resumes after that upload.
+    let after_a = b
+        .list_multipart_uploads_page(&ListUploadsOptions {
+            key_marker: Some("a".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(after_a.uploads[0].template.key, "b/1");
+    let after_first_a = b
+        .list_multipart_uploads_page(&ListUploadsOptions {
+            key_marker: Some("a".into()),
+            upload_id_marker: Some(a_ids[0].clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let got: Vec<_> = after_first_a
+        .uploads
+        .iter()
+        .map(|u| u.upload_id.clone())
+        .collect();
+    assert_eq!(got[..2], a_ids[1..]);
+    assert_eq!(after_first_a.uploads.len(), 5);
+
+    // ListParts by pages of two.
+    let (key, id) = ids[0].clone();
+    for n in [5, 1, 3, 2, 4] {
+        b.upload_part(key, &id, n, format!("part {n}"), None)
+            .await
+            .unwrap();
+    }
+    let mut opts = ListPartsOptions {
+        max_parts: Some(2),
+        ..Default::default()
+    };
+    let mut pages = Vec::new();
+    loop {
+        let page = b.list_parts_page(key, &id, &opts).await.unwrap();
+        pages.push(page.parts.iter().map(|p| p.part_number).collect::<Vec<_>>());
+        if !page.is_truncated {
+            assert_eq!(page.next_part_number_marker, None);
+            break;
+        }
+        assert_eq!(
+            page.next_part_number_marker,
+            page.parts.last().map(|p| p.part_number)
+        );
+        opts.part_number_marker = page.next_part_number_marker;
+    }
+    assert_eq!(pages, [vec![1, 2], vec![3, 4], vec![5]]);
+    assert_eq!(
+        code(
+            b.list_parts_page("other", &id, &ListPartsOptions::default())
+                .await
+        ),
+        "NoSuchUpload"
+    );
+    assert_eq!(
+        code(
+            store
+                .bucket("nobucket")
+                .unwrap()
+                .list_multipart_uploads_page(&ListUploadsOptions::default())
+                .await
+        ),
+        "NoSuchBucket"
+    );
 }
 
 /// DeleteObjects with version ids: versions removed for good, delete markers made and removed (reported

@@ -129,7 +129,9 @@ pub use meta::{
     BucketInfo, DEFAULT_CONTENT_TYPE, MAX_USER_METADATA, NULL_VERSION, ObjectAttributes, ObjectMeta,
 };
 pub use multipart::{
-    CompletedPart, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, MultipartOptions, multipart_etag,
+    CompletedPart, ListPartsOptions, ListPartsPage, ListUploadsOptions, ListUploadsPage,
+    MAX_LIST_UPLOADS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, MultipartOptions,
+    multipart_etag,
 };
 pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};

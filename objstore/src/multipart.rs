@@ -23,6 +23,7 @@ use crate::checksum::{Checksum, ChecksumAlgorithm};
 use crate::conditions::Conditions;
 use crate::error::{Error, Result};
 use crate::etag::ETag;
+use crate::list::common_prefix;
 use crate::lock::Retention;
 use crate::meta::{ObjectAttributes, ObjectMeta, to_millis};
 use crate::names::validate_key;
@@ -51,6 +52,61 @@ pub struct MultipartOptions {
     pub retention: Option<Retention>,
     /// Object lock legal hold of the completed version.
     pub legal_hold: bool,
+}
+
+/// The most parts one ListParts page and the most uploads one ListMultipartUploads page return (and the
+/// default), as in S3.
+pub const MAX_LIST_UPLOADS: usize = 1000;
+
+/// The request of a ListParts page. The default lists from the first part, 1000 a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPartsOptions {
+    /// Parts per page, at most 1000 (S3's `max-parts`).
+    pub max_parts: Option<usize>,
+    /// List the parts after this part number (S3's `part-number-marker`).
+    pub part_number_marker: Option<u32>,
+}
+
+/// One page of ListParts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPartsPage {
+    /// Parts in ascending part number.
+    pub parts: Vec<PartInfo>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// Pass as `part_number_marker` for the next page.
+    pub next_part_number_marker: Option<u32>,
+}
+
+/// The request of a ListMultipartUploads page. The default lists every upload, 1000 a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListUploadsOptions {
+    /// Only uploads of keys that start with this.
+    pub prefix: String,
+    /// Group keys that contain this after the prefix into common prefixes.
+    pub delimiter: Option<String>,
+    /// Start with the uploads of keys after this one (S3's `key-marker`).
+    pub key_marker: Option<String>,
+    /// With `key_marker`: also list uploads of that very key whose id is greater, in byte order, than this
+    /// (S3's `upload-id-marker`, ignored without a key marker, as S3 does).
+    pub upload_id_marker: Option<String>,
+    /// Uploads and common prefixes per page, at most 1000 (S3's `max-uploads`).
+    pub max_uploads: Option<usize>,
+}
+
+/// One page of ListMultipartUploads: uploads by key, then by creation time.
+#[derive(Debug, Clone, Default)]
+pub struct ListUploadsPage {
+    /// The uploads.
+    pub uploads: Vec<Upload>,
+    /// Common prefixes (each ending with the delimiter), in order; each counts as one toward max-uploads.
+    pub common_prefixes: Vec<String>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// Pass as `key_marker` for the next page.
+    pub next_key_marker: Option<String>,
+    /// Pass as `upload_id_marker` for the next page (none when the page ended on a common prefix).
+    pub next_upload_id_marker: Option<String>,
 }
 
 /// A part as named in CompleteMultipartUpload.
@@ -212,7 +268,7 @@ impl Bucket {
         Ok(part)
     }
 
-    /// The parts uploaded so far, in ascending part number (S3's ListParts).
+    /// Every part uploaded so far, in ascending part number (all pages of S3's ListParts).
     ///
     /// # Errors
     /// `NoSuchUpload`.
@@ -220,11 +276,44 @@ impl Bucket {
         Ok(self.upload_of(key, upload_id).await?.1)
     }
 
-    /// The uploads in progress under `prefix`, by key then creation time (S3's ListMultipartUploads).
+    /// One page of S3's ListParts.
+    ///
+    /// # Errors
+    /// `NoSuchUpload`.
+    pub async fn list_parts_page(
+        &self,
+        key: &str,
+        upload_id: &str,
+        opts: &ListPartsOptions,
+    ) -> Result<ListPartsPage> {
+        let max = opts
+            .max_parts
+            .unwrap_or(MAX_LIST_UPLOADS)
+            .min(MAX_LIST_UPLOADS);
+        let after = opts.part_number_marker.unwrap_or(0);
+        let mut parts = self.upload_of(key, upload_id).await?.1;
+        parts.retain(|p| p.part_number > after);
+        let is_truncated = parts.len() > max;
+        parts.truncate(max);
+        Ok(ListPartsPage {
+            next_part_number_marker: is_truncated
+                .then(|| parts.last().map(|p| p.part_number))
+                .flatten(),
+            parts,
+            is_truncated,
+        })
+    }
+
+    /// Every upload in progress under `prefix`, by key then creation time (all pages of S3's
+    /// ListMultipartUploads, without a delimiter).
     ///
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<Upload>> {
+        self.sorted_uploads(prefix).await
+    }
+
+    async fn sorted_uploads(&self, prefix: &str) -> Result<Vec<Upload>> {
         let mut all = self.store.backend.list_uploads(&self.name).await?;
         all.retain(|u| u.template.key.starts_with(prefix));
         all.sort_by(|a, b| {
@@ -235,6 +324,102 @@ impl Bucket {
             ))
         });
         Ok(all)
+    }
+
+    /// One page of S3's ListMultipartUploads: uploads by key then creation time, keys grouped into common
+    /// prefixes by the delimiter.
+    ///
+    /// ```
+    /// use objstore::ListUploadsOptions;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> objstore::Result<()> {
+    /// let bucket = objstore::Store::memory().create_bucket("docs").await?;
+    /// for key in ["logs/a", "logs/b", "top"] {
+    ///     bucket.create_multipart_upload(key, Default::default()).await?;
+    /// }
+    /// let page = bucket
+    ///     .list_multipart_uploads_page(&ListUploadsOptions {
+    ///         delimiter: Some("/".into()),
+    ///         ..Default::default()
+    ///     })
+    ///     .await?;
+    /// assert_eq!(page.common_prefixes, ["logs/"]);
+    /// assert_eq!(page.uploads[0].template.key, "top");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `NoSuchBucket`.
+    pub async fn list_multipart_uploads_page(
+        &self,
+        opts: &ListUploadsOptions,
+    ) -> Result<ListUploadsPage> {
+        let max = opts
+            .max_uploads
+            .unwrap_or(MAX_LIST_UPLOADS)
+            .min(MAX_LIST_UPLOADS);
+        let prefix = opts.prefix.as_str();
+        let delimiter = opts.delimiter.as_deref().filter(|d| !d.is_empty());
+        let mut page = ListUploadsPage::default();
+        let all = self.sorted_uploads(prefix).await?;
+        let key_marker = opts.key_marker.as_deref();
+        // A key marker that is a common prefix (a page ended on it) skips every key under it.
+        let marker_prefix = key_marker.filter(|k| {
+            opts.upload_id_marker.is_none()
+                && k.starts_with(prefix)
+                && common_prefix(k, prefix, delimiter) == Some(*k)
+        });
+        // Where the upload marker sits in this order. Pages resume right after it; a marker that is gone
+        // falls back to S3's documented rule (ids of the marker key greater in byte order).
+        let id_marker = opts.upload_id_marker.as_deref();
+        let marker_at = all.iter().position(|u| {
+            Some(u.template.key.as_str()) == key_marker && Some(u.upload_id.as_str()) == id_marker
+        });
+        let after = |i: usize, u: &Upload| {
+            let key = u.template.key.as_str();
+            match (key_marker, id_marker) {
+                _ if marker_prefix.is_some_and(|p| key.starts_with(p)) => false,
+                (None, _) => true,
+                (Some(k), None) => key > k,
+                (Some(k), Some(_)) if key != k => key > k,
+                (Some(_), Some(id)) => match marker_at {
+                    Some(at) => i > at,
+                    None => u.upload_id.as_str() > id,
+                },
+            }
+        };
+        let mut count = 0;
+        let listed = all.into_iter().enumerate().filter(|(i, u)| after(*i, u));
+        for (_, u) in listed {
+            let key = u.template.key.clone();
+            let cp = common_prefix(&key, prefix, delimiter);
+            if let Some(cp) = cp {
+                if page.common_prefixes.last().map(String::as_str) == Some(cp) {
+                    continue;
+                }
+            }
+            if count == max {
+                page.is_truncated = true;
+                break;
+            }
+            count += 1;
+            match cp {
+                Some(cp) => {
+                    page.common_prefixes.push(cp.to_string());
+                    page.next_key_marker = Some(cp.to_string());
+                    page.next_upload_id_marker = None;
+                }
+                None => {
+                    page.next_key_marker = Some(key);
+                    page.next_upload_id_marker = Some(u.upload_id.clone());
+                    page.uploads.push(u);
+                }
+            }
+        }
+        if !page.is_truncated {
+            page.next_key_marker = None;
+            page.next_upload_id_marker = None;
+        }
+        Ok(page)
     }
 
     /// Completes an upload (S3's CompleteMultipartUpload): the named parts become the object, atomically.
