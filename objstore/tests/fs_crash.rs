@@ -394,8 +394,8 @@ fn sigkill_during_multipart_complete_leaves_old_or_new() {
                 let _ = tx.send(line);
             }
         });
-        // Kill a few milliseconds into the n-th complete, so most kills land inside one (time only
-        // chooses when; nothing asserts on it).
+        // Kill 0 to 4 ms into the n-th complete (a complete links the parts and commits a manifest in
+        // a few ms), so most kills land inside one (time only chooses when; nothing asserts on it).
         let nth = rng.random_range(1..=3);
         let mut lines = Vec::new();
         let mut seen = 0;
@@ -409,7 +409,7 @@ fn sigkill_during_multipart_complete_leaves_old_or_new() {
                 }
             }
         }
-        std::thread::sleep(Duration::from_micros(rng.random_range(0..10_000)));
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..4_000)));
         child.kill().expect("SIGKILL the child");
         child.wait().unwrap();
         reader.join().unwrap();
