@@ -246,9 +246,32 @@ impl Bucket {
         let version = self.version_arg(key, opts.version_id.as_deref())?;
         let bucket = &*self.name;
         let now = self.store.clock.now();
+        let part = match (opts.part_number, &opts.range) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidRequest {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    message: "cannot specify both a Range and a partNumber",
+                });
+            }
+            (Some(n), None) if !(1..=crate::MAX_PART_NUMBER).contains(&n) => {
+                return Err(Error::InvalidArgument {
+                    bucket: bucket.to_string(),
+                    argument: "partNumber",
+                    message: format!(
+                        "part number {n} for {key:?} must be an integer between 1 and {}",
+                        crate::MAX_PART_NUMBER
+                    ),
+                });
+            }
+            (n, _) => n,
+        };
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
             readable(bucket, meta, version.is_some(), "GET", now)?;
             opts.conditions.check_read(bucket, meta)?;
+            if let Some(n) = part {
+                return part_range(bucket, meta, n).map(Some);
+            }
             match opts.range {
                 None => Ok(None),
                 Some(r) => r
@@ -263,7 +286,10 @@ impl Bucket {
             }
         };
         let (meta, body) = self.store.backend.get(bucket, key, version, &plan).await?;
-        let range = opts.range.and_then(|r| r.resolve(meta.size));
+        let range = match part {
+            Some(n) => part_range(bucket, &meta, n).ok(),
+            None => opts.range.and_then(|r| r.resolve(meta.size)),
+        };
         Ok(GetOutput { meta, body, range })
     }
 
@@ -668,6 +694,31 @@ pub(crate) async fn verify_checksum(
         }),
         _ => Ok(Some(actual)),
     }
+}
+
+/// The bytes of part `n` (1-based) of an object: a part of a multipart object, or the whole of any other as
+/// its only part, as S3 answers a get by part number.
+fn part_range(bucket: &str, meta: &ObjectMeta, n: u32) -> Result<Range<u64>> {
+    let unsatisfiable = |count: usize| Error::InvalidPartNumber {
+        bucket: bucket.to_string(),
+        key: meta.key.clone(),
+        part_number: n,
+        parts_count: count as u32,
+    };
+    if meta.part_sizes.is_empty() {
+        return if n == 1 {
+            Ok(0..meta.size)
+        } else {
+            Err(unsatisfiable(1))
+        };
+    }
+    let i = n as usize - 1;
+    let size = *meta
+        .part_sizes
+        .get(i)
+        .ok_or_else(|| unsatisfiable(meta.part_sizes.len()))?;
+    let start: u64 = meta.part_sizes[..i].iter().sum();
+    Ok(start..start + size)
 }
 
 pub(crate) async fn md5_etag(data: &Bytes) -> ETag {

@@ -31,7 +31,7 @@ macro_rules! conformance_tests {
             conditional_writes, create_only_race, delete, delete_many, delete_objects, copy, list_basics, list_delimiter,
             list_pagination, list_order, limits, missing_bucket, versioning, versions_delimiter,
             versioning_suspended,
-            multipart, multipart_listing_pages, tags, checksums, storage_classes, object_lock,
+            multipart, multipart_listing_pages, get_part_number, tags, checksums, storage_classes, object_lock,
             lifecycle_schedule, lifecycle_versions, storage_report);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -943,6 +943,89 @@ pub async fn multipart_listing_pages(store: &Store, clock: &ManualClock) {
         ),
         "NoSuchBucket"
     );
+}
+
+/// GetObject by part number: a part of a multipart object, the whole of any other as part 1, S3's errors.
+pub async fn get_part_number(store: &Store, _clock: &ManualClock) {
+    use crate::{CompletedPart, MIN_PART_SIZE};
+    let b = store.create_bucket("by-part").await.unwrap();
+    let up = b
+        .create_multipart_upload("mp", Default::default())
+        .await
+        .unwrap();
+    let parts = [
+        pattern(MIN_PART_SIZE as usize, 7),
+        pattern(MIN_PART_SIZE as usize + 3, 8),
+        b"last".to_vec(),
+    ];
+    let mut done = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let n = i as u32 + 1;
+        let info = b
+            .upload_part("mp", &up.upload_id, n, p.clone(), None)
+            .await
+            .unwrap();
+        done.push(CompletedPart {
+            part_number: n,
+            etag: info.etag,
+        });
+    }
+    let meta = b
+        .complete_multipart_upload("mp", &up.upload_id, &done, &Conditions::default())
+        .await
+        .unwrap();
+    let sizes: Vec<u64> = parts.iter().map(|p| p.len() as u64).collect();
+    assert_eq!(meta.part_sizes, sizes);
+    let by_part = |n: u32| GetOptions {
+        part_number: Some(n),
+        ..Default::default()
+    };
+    let mut start = 0u64;
+    for (i, p) in parts.iter().enumerate() {
+        let out = b.get_opts("mp", by_part(i as u32 + 1)).await.unwrap();
+        assert_eq!(out.body, p[..], "part {}", i + 1);
+        assert_eq!(out.range, Some(start..start + p.len() as u64));
+        assert_eq!(out.meta.parts_count, Some(3));
+        start += p.len() as u64;
+    }
+    let err = b.get_opts("mp", by_part(4)).await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("InvalidPartNumber", 416));
+    assert!(matches!(
+        err,
+        Error::InvalidPartNumber {
+            part_number: 4,
+            parts_count: 3,
+            ..
+        }
+    ));
+    assert_eq!(code(b.get_opts("mp", by_part(0)).await), "InvalidArgument");
+    assert_eq!(
+        code(b.get_opts("mp", by_part(10_001)).await),
+        "InvalidArgument"
+    );
+    let both = GetOptions {
+        part_number: Some(1),
+        range: ByteRange::parse("bytes=0-1"),
+        ..Default::default()
+    };
+    assert_eq!(code(b.get_opts("mp", both).await), "InvalidRequest");
+    // Any other object is its own single part; a copy of a multipart object is one.
+    b.put("plain", "whole").await.unwrap();
+    assert_eq!(
+        &b.get_opts("plain", by_part(1)).await.unwrap().body[..],
+        b"whole"
+    );
+    assert_eq!(
+        code(b.get_opts("plain", by_part(2)).await),
+        "InvalidPartNumber"
+    );
+    let copy = b.copy("mp", "copy").await.unwrap();
+    assert!(copy.part_sizes.is_empty() && copy.parts_count.is_none());
+    assert_eq!(
+        code(b.get_opts("copy", by_part(2)).await),
+        "InvalidPartNumber"
+    );
+    assert_eq!(code(b.get_opts("none", by_part(1)).await), "NoSuchKey");
 }
 
 /// DeleteObjects with version ids: versions removed for good, delete markers made and removed (reported

@@ -220,6 +220,20 @@ pub enum Error {
         /// The limit, 1024.
         max: usize,
     },
+    /// A get by part number names a part the object does not have (HTTP 416).
+    #[error(
+        "part {part_number} of {key:?} in bucket {bucket:?} is not satisfiable: the object has {parts_count} part(s)"
+    )]
+    InvalidPartNumber {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The part number asked for.
+        part_number: u32,
+        /// How many parts the object has (1 for an object not made by a multipart upload).
+        parts_count: u32,
+    },
     /// The requested range cannot be satisfied (HTTP 416).
     #[error(
         "range {range} is not satisfiable for {key:?} in bucket {bucket:?}, which is {size} bytes long"
@@ -344,6 +358,7 @@ impl Error {
             Error::NoSuchKey { .. } => "NoSuchKey",
             Error::KeyTooLong { .. } => "KeyTooLongError",
             Error::InvalidRange { .. } => "InvalidRange",
+            Error::InvalidPartNumber { .. } => "InvalidPartNumber",
             Error::PreconditionFailed { .. } => "PreconditionFailed",
             Error::NotModified { .. } => "NotModified",
             Error::MetadataTooLarge { .. } => "MetadataTooLarge",
@@ -383,7 +398,7 @@ impl Error {
             | Error::RestoreAlreadyInProgress { .. }
             | Error::InvalidBucketState { .. } => 409,
             Error::PreconditionFailed { .. } => 412,
-            Error::InvalidRange { .. } => 416,
+            Error::InvalidRange { .. } | Error::InvalidPartNumber { .. } => 416,
             Error::Backend { .. } => 500,
             Error::InvalidBucketName { .. }
             | Error::KeyTooLong { .. }
@@ -406,6 +421,7 @@ impl Error {
         match self {
             Error::NoSuchKey { key, .. }
             | Error::InvalidRange { key, .. }
+            | Error::InvalidPartNumber { key, .. }
             | Error::PreconditionFailed { key, .. }
             | Error::NotModified { key, .. }
             | Error::MetadataTooLarge { key, .. }

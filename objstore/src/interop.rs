@@ -309,6 +309,7 @@ impl ObjectStore for Bucket {
                     range,
                     conditions,
                     version_id: options.version.clone(),
+                    part_number: None,
                 },
             )
             .await

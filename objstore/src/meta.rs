@@ -158,6 +158,10 @@ pub struct ObjectMeta {
     /// For an object completed from a multipart upload, its number of parts.
     #[serde(default)]
     pub parts_count: Option<u32>,
+    /// For an object completed from a multipart upload, the size of each part in order: what a get by
+    /// part number reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
     /// Orders the versions of one key: a later write has a larger `seq`. Set by the backend.
     #[serde(default)]
     pub seq: u64,
@@ -188,6 +192,7 @@ impl ObjectMeta {
             legal_hold: false,
             restore: None,
             parts_count: None,
+            part_sizes: Vec::new(),
             seq: 0,
         }
     }

@@ -10,6 +10,9 @@
 //!
 //! With a checksum algorithm, each part's checksum is verified (or computed) at upload, and the object gets
 //! S3's composite checksum: the checksum of the concatenated binary part checksums, then `-N`.
+//!
+//! The completed object remembers its part sizes ([`ObjectMeta::part_sizes`]), so a get can read one part
+//! by its number (`GetOptions::part_number`, S3's `partNumber`), as parallel downloaders do.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -491,6 +494,7 @@ impl Bucket {
         meta.etag = etag;
         meta.checksum = checksum;
         meta.parts_count = Some(parts.len() as u32);
+        meta.part_sizes = picked.iter().map(|p| p.size).collect();
         meta.last_modified = upload.initiated;
         self.prepare_version(&mut meta).await?;
         let bucket = &*self.name;

@@ -39,6 +39,9 @@ pub struct GetOptions {
     pub conditions: Conditions,
     /// Read this version instead of the newest.
     pub version_id: Option<String>,
+    /// Read only this part of an object made by a multipart upload (S3's `partNumber`; 1 reads the whole
+    /// of any other object). Not together with `range`.
+    pub part_number: Option<u32>,
 }
 
 /// Options of a delete.

@@ -1877,6 +1877,18 @@ mod tests {
         let b = store.bucket("mpu").unwrap();
         assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
         assert_eq!(b.head("big").await.unwrap().etag, meta.etag);
+        // The part sizes survive too: a get by part number reads the part.
+        let second = b
+            .get_opts(
+                "big",
+                GetOptions {
+                    part_number: Some(2),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.body, parts[1][..]);
         // Replacing it by a plain put (unversioned: same `null` version id) removes its part files.
         b.put("big", b"small".to_vec()).await.unwrap();
         assert!(data_folders(&root, "mpu").is_empty());
