@@ -7,6 +7,11 @@
 //! Capacities count entries (each entry weighs 1) so that every cache is compared on equal terms. Replay is
 //! single threaded and the edgecache policy uses a fixed hasher, so the figures are reproducible. `moka` runs
 //! its pending maintenance after every insert, so its policy sees every event in order, as the others do.
+//!
+//! `moka`'s frequency sketch is seeded at random, so its hit ratio moves from run to run (up to about a
+//! point on the small LIRS traces). Its figure in the table is the mean of [`MOKA_RUNS`] runs, its expected
+//! hit ratio; the last line also gives stratus's largest shortfall against moka's best single run, so the
+//! reader sees both.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -18,6 +23,8 @@ use edgecache::policy::Cache;
 
 const PERCENTS: [usize; 3] = [1, 5, 20];
 const PEERS: [&str; 3] = ["lru", "moka", "quick_cache"];
+/// How many times `moka` (randomly seeded) replays each trace and capacity; the table shows the mean.
+const MOKA_RUNS: usize = 5;
 
 fn stratus(keys: &[u32], capacity: usize) -> u64 {
     let mut builder = Cache::builder(capacity as u64);
@@ -87,6 +94,8 @@ struct Row {
     belady: f64,
     stratus: f64,
     peers: [f64; 3],
+    /// moka's best single run.
+    moka_best: f64,
 }
 
 fn ratio(hits: u64, requests: usize) -> f64 {
@@ -116,11 +125,13 @@ fn run(trace: &Trace) -> Vec<Row> {
             };
             let belady = timed("belady", &|k, c| belady_hits(k, trace.distinct, c));
             let stratus = timed("stratus", &stratus);
+            let mokas: Vec<f64> = (0..MOKA_RUNS).map(|_| timed("moka", &moka)).collect();
             let peers = [
                 timed("lru", &lru),
-                timed("moka", &moka),
+                mean(mokas.iter().copied()),
                 timed("quick_cache", &quick_cache),
             ];
+            let moka_best = mokas.iter().copied().fold(f64::MIN, f64::max);
             Row {
                 trace: trace.name.clone(),
                 requests: n,
@@ -130,6 +141,7 @@ fn run(trace: &Trace) -> Vec<Row> {
                 belady,
                 stratus,
                 peers,
+                moka_best,
             }
         })
         .collect()
@@ -251,6 +263,18 @@ fn main() {
         println!(
             "Largest shortfall against the best peer: {:+.2} points ({} at {}%).",
             worst.stratus - best_peer(worst),
+            worst.trace,
+            worst.percent
+        );
+    }
+    let against_best_draws = |r: &Row| r.stratus - best_peer(r).max(r.moka_best);
+    if let Some(worst) = rows
+        .iter()
+        .min_by(|a, b| against_best_draws(a).total_cmp(&against_best_draws(b)))
+    {
+        println!(
+            "With moka at its best of {MOKA_RUNS} runs instead of its mean: {:+.2} points ({} at {}%).",
+            against_best_draws(worst),
             worst.trace,
             worst.percent
         );
