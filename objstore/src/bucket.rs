@@ -473,7 +473,8 @@ impl Bucket {
     /// `NoSuchKey` / `NoSuchVersion` / `NoSuchBucket` for the source; `InvalidObjectState` for an archived
     /// source that is not restored; `PreconditionFailed` when a source or destination condition fails (S3
     /// answers a failed `x-amz-copy-source-if-none-match` with 412, not 304); `InvalidRequest` for a copy of
-    /// an object onto itself that changes nothing.
+    /// an object onto itself that changes nothing, or of a source larger than the largest single put (5 GiB,
+    /// or the store's [`max_put_size`](crate::StoreBuilder::max_put_size)).
     pub async fn copy_from(
         &self,
         src_bucket: &str,
@@ -507,8 +508,17 @@ impl Bucket {
             )?;
         }
         let now = self.store.clock.now();
+        let max = self.store.max_put_size;
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
             readable(src_bucket, meta, version.is_some(), "COPY", now)?;
+            if meta.size > max {
+                // Checked before a byte is read, as S3 refuses it.
+                return Err(Error::InvalidRequest {
+                    bucket: src_bucket.to_string(),
+                    key: src_key.to_string(),
+                    message: "the copy source is larger than the largest single put (S3's: 5368709120 bytes); copy it with a multipart upload",
+                });
+            }
             opts.source_conditions
                 .check_read(src_bucket, meta)
                 .map_err(|e| match e {

@@ -1566,6 +1566,15 @@ pub async fn limits(store: &Store, _clock: &ManualClock) {
         }
     ));
     assert_eq!(code(b.head("nine").await), "NoSuchKey");
+    // A copy is a single put too: a source over the limit is refused before it is read.
+    b.put("big-nine", "123456789").await.unwrap();
+    let err = sb.copy("big-nine", "copied").await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.key()),
+        ("InvalidRequest", Some("big-nine"))
+    );
+    assert_eq!(code(b.head("copied").await), "NoSuchKey");
+    sb.copy("eight", "copied").await.unwrap();
 }
 
 /// Every object operation on a missing bucket is `NoSuchBucket`.
