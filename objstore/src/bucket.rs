@@ -17,6 +17,7 @@ use crate::lock::{Retention, check_removable};
 use crate::meta::{NULL_VERSION, ObjectMeta, to_millis};
 use crate::names::validate_key;
 use crate::options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
+use crate::range::ByteRange;
 use crate::store::StoreInner;
 use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
 use crate::versioning::{DeleteObjectsOptions, ObjectIdentifier};
@@ -507,43 +508,20 @@ impl Bucket {
                 MAX_OBJECT_TAGS,
             )?;
         }
-        let now = self.store.clock.now();
-        let max = self.store.max_put_size;
-        let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
-            readable(src_bucket, meta, version.is_some(), "COPY", now)?;
-            if meta.size > max {
-                // Checked before a byte is read, as S3 refuses it.
-                return Err(Error::InvalidRequest {
-                    bucket: src_bucket.to_string(),
-                    key: src_key.to_string(),
-                    message: "the copy source is larger than the largest single put (S3's: 5368709120 bytes); copy it with a multipart upload",
-                });
-            }
-            opts.source_conditions
-                .check_read(src_bucket, meta)
-                .map_err(|e| match e {
-                    Error::NotModified {
-                        bucket,
-                        key,
-                        condition,
-                        ..
-                    } => Error::PreconditionFailed {
-                        bucket,
-                        key,
-                        condition: match condition {
-                            "If-None-Match" => "x-amz-copy-source-if-none-match",
-                            _ => "x-amz-copy-source-if-modified-since",
-                        },
-                    },
-                    other => other,
-                })?;
-            Ok(None)
-        };
         let (src, data) = self
-            .store
-            .backend
-            .get(src_bucket, src_key, version, &plan)
+            .read_copy_source(
+                CopySource {
+                    bucket: src_bucket,
+                    key: src_key,
+                    version,
+                    conditions: &opts.source_conditions,
+                    range: None,
+                },
+                self.store.max_put_size,
+                "the copy source is larger than the largest single put (S3's: 5368709120 bytes); copy it in parts with upload_part_copy",
+            )
             .await?;
+        let now = self.store.clock.now();
         let attributes = match opts.metadata {
             MetadataDirective::Copy => src.attributes.clone(),
             MetadataDirective::Replace(a) => a.normalized(&self.name, dst_key)?,
@@ -703,6 +681,87 @@ pub(crate) async fn verify_checksum(
             actual: actual.value,
         }),
         _ => Ok(Some(actual)),
+    }
+}
+
+/// What a copy reads: a key of a bucket, maybe one version, under `x-amz-copy-source-if-*` conditions, maybe
+/// only a range.
+pub(crate) struct CopySource<'a> {
+    pub(crate) bucket: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) conditions: &'a crate::Conditions,
+    pub(crate) range: Option<ByteRange>,
+}
+
+impl Bucket {
+    /// Reads the source of a copy (CopyObject, UploadPartCopy): its metadata and bytes (or `range` of them),
+    /// if it is readable, its `x-amz-copy-source-if-*` conditions hold (failures are 412, as S3 answers
+    /// them) and what is read is at most `max` bytes (checked before a byte is read).
+    pub(crate) async fn read_copy_source(
+        &self,
+        source: CopySource<'_>,
+        max: u64,
+        too_large: &'static str,
+    ) -> Result<(Arc<ObjectMeta>, Bytes)> {
+        let CopySource {
+            bucket: src_bucket,
+            key: src_key,
+            version,
+            conditions,
+            range,
+        } = source;
+        let now = self.store.clock.now();
+        let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
+            readable(src_bucket, meta, version.is_some(), "COPY", now)?;
+            conditions
+                .check_read(src_bucket, meta)
+                .map_err(|e| match e {
+                    Error::NotModified {
+                        bucket,
+                        key,
+                        condition,
+                        ..
+                    } => Error::PreconditionFailed {
+                        bucket,
+                        key,
+                        condition: match condition {
+                            "If-None-Match" => "x-amz-copy-source-if-none-match",
+                            _ => "x-amz-copy-source-if-modified-since",
+                        },
+                    },
+                    other => other,
+                })?;
+            let bytes = match range {
+                None => 0..meta.size,
+                // S3 takes only `bytes=first-last` inside the object as a copy source range.
+                Some(ByteRange::Inclusive { first, last }) if last < meta.size && first <= last => {
+                    first..last + 1
+                }
+                Some(r) => {
+                    return Err(Error::InvalidArgument {
+                        bucket: src_bucket.to_string(),
+                        argument: "x-amz-copy-source-range",
+                        message: format!(
+                            "range {r} is not valid for source object {src_key:?} of size {}",
+                            meta.size
+                        ),
+                    });
+                }
+            };
+            if bytes.end - bytes.start > max {
+                return Err(Error::InvalidRequest {
+                    bucket: src_bucket.to_string(),
+                    key: src_key.to_string(),
+                    message: too_large,
+                });
+            }
+            Ok(range.map(|_| bytes))
+        };
+        self.store
+            .backend
+            .get(src_bucket, src_key, version, &plan)
+            .await
     }
 }
 

@@ -31,7 +31,7 @@ macro_rules! conformance_tests {
             conditional_writes, create_only_race, delete, delete_many, delete_objects, copy, list_basics, list_delimiter,
             list_pagination, list_order, limits, missing_bucket, versioning, versions_delimiter,
             versioning_suspended,
-            multipart, multipart_listing_pages, get_part_number, tags, checksums, storage_classes, object_lock,
+            multipart, multipart_listing_pages, get_part_number, upload_part_copy, tags, checksums, storage_classes, object_lock,
             lifecycle_schedule, lifecycle_versions, storage_report);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -1026,6 +1026,147 @@ pub async fn get_part_number(store: &Store, _clock: &ManualClock) {
         "InvalidPartNumber"
     );
     assert_eq!(code(b.get_opts("none", by_part(1)).await), "NoSuchKey");
+}
+
+/// UploadPartCopy: parts copied from byte ranges of stored objects (and whole ones) make an object equal
+/// to the bytes copied, with S3's part ETags; S3's errors for ranges, sources, conditions and uploads.
+pub async fn upload_part_copy(store: &Store, _clock: &ManualClock) {
+    use crate::{CompletedPart, MIN_PART_SIZE, UploadPartCopyOptions as Opts};
+    let b = store.create_bucket("part-copy").await.unwrap();
+    let other = store.create_bucket("part-copy-src").await.unwrap();
+    // Two parts of at least 5 MiB each from one source (every part but the last must be).
+    let big = pattern(2 * MIN_PART_SIZE as usize + 1000, 3);
+    let src = other.put("big", big.clone()).await.unwrap();
+    b.put("small", "the end").await.unwrap();
+    let up = b
+        .create_multipart_upload("joined", Default::default())
+        .await
+        .unwrap();
+    let id = up.upload_id.as_str();
+    let range = |first: u64, last: u64| Opts {
+        range: Some(ByteRange::Inclusive { first, last }),
+        ..Default::default()
+    };
+    let cut = MIN_PART_SIZE;
+    let p1 = b
+        .upload_part_copy("joined", id, 1, "part-copy-src", "big", range(0, cut - 1))
+        .await
+        .unwrap();
+    assert_eq!(p1.etag, ETag::of(&big[..cut as usize]));
+    assert_eq!(p1.size, cut);
+    let p2 = b
+        .upload_part_copy(
+            "joined",
+            id,
+            2,
+            "part-copy-src",
+            "big",
+            range(cut, big.len() as u64 - 1),
+        )
+        .await
+        .unwrap();
+    let p3 = b
+        .upload_part_copy("joined", id, 3, "part-copy", "small", Opts::default())
+        .await
+        .unwrap();
+    let parts: Vec<_> = [&p1, &p2, &p3]
+        .iter()
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag.clone(),
+        })
+        .collect();
+    let meta = b
+        .complete_multipart_upload("joined", id, &parts, &Conditions::default())
+        .await
+        .unwrap();
+    let mut want = big.clone();
+    want.extend_from_slice(b"the end");
+    assert_eq!(b.get("joined").await.unwrap().body, want[..]);
+    assert_eq!(
+        meta.etag,
+        crate::multipart_etag([&p1.etag, &p2.etag, &p3.etag]).unwrap()
+    );
+
+    let up = b
+        .create_multipart_upload("errs", Default::default())
+        .await
+        .unwrap();
+    let id = up.upload_id.as_str();
+    let len = big.len() as u64;
+    for bad in [
+        range(0, len),
+        range(5, 4),
+        Opts {
+            range: Some(ByteRange::Suffix(10)),
+            ..Default::default()
+        },
+    ] {
+        let err = b
+            .upload_part_copy("errs", id, 1, "part-copy-src", "big", bad.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "InvalidArgument", "{bad:?}: {err}");
+    }
+    let stale = Opts {
+        source_conditions: Conditions::default().if_match("\"0000\""),
+        ..Default::default()
+    };
+    let err = b
+        .upload_part_copy("errs", id, 1, "part-copy-src", "big", stale)
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("PreconditionFailed", 412));
+    let fresh = Opts {
+        source_conditions: Conditions::default().if_match(src.etag.as_str()),
+        ..range(0, 9)
+    };
+    b.upload_part_copy("errs", id, 1, "part-copy-src", "big", fresh)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            b.upload_part_copy("errs", id, 2, "part-copy-src", "nope", Opts::default())
+                .await
+        ),
+        "NoSuchKey"
+    );
+    assert_eq!(
+        code(
+            b.upload_part_copy("errs", id, 2, "no-such-src", "big", Opts::default())
+                .await
+        ),
+        "NoSuchBucket"
+    );
+    assert_eq!(
+        code(
+            b.upload_part_copy(
+                "errs",
+                "nosuchupload",
+                2,
+                "part-copy-src",
+                "big",
+                Opts::default()
+            )
+            .await
+        ),
+        "NoSuchUpload"
+    );
+    assert_eq!(
+        code(
+            b.upload_part_copy("errs", id, 0, "part-copy-src", "big", Opts::default())
+                .await
+        ),
+        "InvalidArgument"
+    );
+    let listed: Vec<_> = b
+        .list_parts("errs", id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.part_number)
+        .collect();
+    assert_eq!(listed, [1], "failed copies store nothing");
 }
 
 /// DeleteObjects with version ids: versions removed for good, delete markers made and removed (reported

@@ -131,7 +131,7 @@ pub use meta::{
 pub use multipart::{
     CompletedPart, ListPartsOptions, ListPartsPage, ListUploadsOptions, ListUploadsPage,
     MAX_LIST_UPLOADS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, MultipartOptions,
-    multipart_etag,
+    UploadPartCopyOptions, multipart_etag,
 };
 pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
 pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 
 use crate::backend::{PartInfo, Upload, valid_version_id};
-use crate::bucket::{Bucket, check_removable_now, live, md5_etag, verify_checksum};
+use crate::bucket::{Bucket, CopySource, check_removable_now, live, md5_etag, verify_checksum};
 use crate::checksum::{Checksum, ChecksumAlgorithm};
 use crate::conditions::Conditions;
 use crate::error::{Error, Result};
@@ -30,6 +30,7 @@ use crate::list::common_prefix;
 use crate::lock::Retention;
 use crate::meta::{ObjectAttributes, ObjectMeta, to_millis};
 use crate::names::validate_key;
+use crate::range::ByteRange;
 use crate::storage_class::StorageClass;
 use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
 
@@ -110,6 +111,18 @@ pub struct ListUploadsPage {
     pub next_key_marker: Option<String>,
     /// Pass as `upload_id_marker` for the next page (none when the page ended on a common prefix).
     pub next_upload_id_marker: Option<String>,
+}
+
+/// Options of [`Bucket::upload_part_copy`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadPartCopyOptions {
+    /// Copy only these bytes of the source (S3's `x-amz-copy-source-range`: `bytes=first-last`, inside the
+    /// object); the whole source when `None`.
+    pub range: Option<ByteRange>,
+    /// Copy this version of the source instead of the newest.
+    pub source_version_id: Option<String>,
+    /// Preconditions on the source (`x-amz-copy-source-if-*`); failures are 412, as S3 answers them.
+    pub source_conditions: Conditions,
 }
 
 /// A part as named in CompleteMultipartUpload.
@@ -225,15 +238,7 @@ impl Bucket {
         checksum: Option<Checksum>,
     ) -> Result<PartInfo> {
         let data = data.into();
-        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
-            return Err(Error::InvalidArgument {
-                bucket: self.name.to_string(),
-                argument: "partNumber",
-                message: format!(
-                    "part number {part_number} for {key:?} must be an integer between 1 and {MAX_PART_NUMBER}"
-                ),
-            });
-        }
+        self.check_part_number(key, part_number)?;
         if data.len() as u64 > MAX_PART_SIZE {
             return Err(Error::EntityTooLarge {
                 bucket: self.name.to_string(),
@@ -269,6 +274,57 @@ impl Bucket {
             .put_part(&self.name, upload_id, part.clone(), data)
             .await?;
         Ok(part)
+    }
+
+    fn check_part_number(&self, key: &str, part_number: u32) -> Result<()> {
+        if (1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument {
+            bucket: self.name.to_string(),
+            argument: "partNumber",
+            message: format!(
+                "part number {part_number} for {key:?} must be an integer between 1 and {MAX_PART_NUMBER}"
+            ),
+        })
+    }
+
+    /// Uploads a part whose bytes are those of an object already stored, or a byte range of it (S3's
+    /// UploadPartCopy): how objects larger than one put are copied. The source is read only after the upload
+    /// is found, and the part is then as [`Bucket::upload_part`] stores it (ETag, checksum).
+    ///
+    /// # Errors
+    /// As [`Bucket::upload_part`]; for the source, as [`Bucket::copy_from`], plus `InvalidArgument` for a
+    /// range that is not `bytes=first-last` inside the source, and `InvalidRequest` for more than 5 GiB.
+    pub async fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        src_bucket: &str,
+        src_key: &str,
+        opts: UploadPartCopyOptions,
+    ) -> Result<PartInfo> {
+        self.check_part_number(key, part_number)?;
+        crate::names::validate_bucket_name(src_bucket)?;
+        validate_key(src_bucket, src_key)?;
+        let version = self.version_arg(src_key, opts.source_version_id.as_deref())?;
+        self.upload_alone(key, upload_id).await?;
+        let (_, data) = self
+            .read_copy_source(
+                CopySource {
+                    bucket: src_bucket,
+                    key: src_key,
+                    version,
+                    conditions: &opts.source_conditions,
+                    range: opts.range,
+                },
+                MAX_PART_SIZE,
+                "the copy source range is larger than the largest part (5368709120 bytes)",
+            )
+            .await?;
+        self.upload_part(key, upload_id, part_number, data, None)
+            .await
     }
 
     /// Every part uploaded so far, in ascending part number (all pages of S3's ListParts).
