@@ -255,17 +255,11 @@ impl Bucket {
                     message: "cannot specify both a Range and a partNumber",
                 });
             }
-            (Some(n), None) if !(1..=crate::MAX_PART_NUMBER).contains(&n) => {
-                return Err(Error::InvalidArgument {
-                    bucket: bucket.to_string(),
-                    argument: "partNumber",
-                    message: format!(
-                        "part number {n} for {key:?} must be an integer between 1 and {}",
-                        crate::MAX_PART_NUMBER
-                    ),
-                });
+            (Some(n), None) => {
+                self.check_part_number(key, n)?;
+                Some(n)
             }
-            (n, _) => n,
+            (None, _) => None,
         };
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
             readable(bucket, meta, version.is_some(), "GET", now)?;
@@ -328,6 +322,24 @@ impl Bucket {
     /// `NoSuchKey`, `NoSuchBucket`.
     pub async fn head(&self, key: &str) -> Result<Arc<ObjectMeta>> {
         self.head_opts(key, &Conditions::default()).await
+    }
+
+    /// S3's HeadObject with a part number: the object's metadata and the bytes of that part (their length
+    /// is the answer's `Content-Length`; [`ObjectMeta::parts_count`] its `x-amz-mp-parts-count`). Any object
+    /// not made by a multipart upload is its own single part.
+    ///
+    /// # Errors
+    /// As [`Bucket::head`]; `InvalidArgument` for a part number outside 1..=10000; `InvalidPartNumber`
+    /// (416) for a part the object does not have.
+    pub async fn head_part(
+        &self,
+        key: &str,
+        part_number: u32,
+    ) -> Result<(Arc<ObjectMeta>, Range<u64>)> {
+        self.check_part_number(key, part_number)?;
+        let meta = self.head(key).await?;
+        let range = part_range(&self.name, &meta, part_number)?;
+        Ok((meta, range))
     }
 
     /// HeadObject with conditions.

@@ -1026,6 +1026,15 @@ pub async fn get_part_number(store: &Store, _clock: &ManualClock) {
         "InvalidPartNumber"
     );
     assert_eq!(code(b.get_opts("none", by_part(1)).await), "NoSuchKey");
+    // HeadObject by part number: the part's bytes, without reading them.
+    let (head, range) = b.head_part("mp", 2).await.unwrap();
+    let first = parts[0].len() as u64;
+    assert_eq!(range, first..first + parts[1].len() as u64);
+    assert_eq!(head.parts_count, Some(3));
+    assert_eq!(b.head_part("plain", 1).await.unwrap().1, 0..5);
+    assert_eq!(code(b.head_part("mp", 4).await), "InvalidPartNumber");
+    assert_eq!(code(b.head_part("mp", 0).await), "InvalidArgument");
+    assert_eq!(code(b.head_part("none", 1).await), "NoSuchKey");
 }
 
 /// UploadPartCopy: parts copied from byte ranges of stored objects (and whole ones) make an object equal

@@ -276,7 +276,7 @@ impl Bucket {
         Ok(part)
     }
 
-    fn check_part_number(&self, key: &str, part_number: u32) -> Result<()> {
+    pub(crate) fn check_part_number(&self, key: &str, part_number: u32) -> Result<()> {
         if (1..=MAX_PART_NUMBER).contains(&part_number) {
             return Ok(());
         }
