@@ -22,9 +22,11 @@
 //! Beyond the core, the features data-lake, backup and archive users rely on, each implemented once in the
 //! engine and so identical on every backend:
 //! - versioning ([`Versioning`]): version ids, get/head/delete/copy by version, delete markers,
-//!   ListObjectVersions ([`Bucket::list_versions`]), `null` versions while suspended;
+//!   ListObjectVersions with delimiters ([`Bucket::list_versions`]), DeleteObjects by version
+//!   ([`Bucket::delete_objects`]), `null` versions while suspended;
 //! - multipart uploads ([`Bucket::create_multipart_upload`]) with S3's limits and `-N` ETags
-//!   ([`multipart_etag`]), and [`object_store::multipart::MultipartStore`];
+//!   ([`multipart_etag`]), UploadPartCopy ([`Bucket::upload_part_copy`]), gets and heads by part number,
+//!   ListParts and ListMultipartUploads by pages, and [`object_store::multipart::MultipartStore`];
 //! - storage classes ([`StorageClass`]) and restores from the archive classes on the store's clock;
 //! - object lock: default retention, GOVERNANCE with bypass, COMPLIANCE, legal hold;
 //! - object and bucket tags; checksums ([`ChecksumAlgorithm`]) verified on put and part upload;
