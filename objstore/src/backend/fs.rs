@@ -376,6 +376,17 @@ impl FsBucket {
         }
     }
 
+    /// The version of `key` (the newest without a version id) as the index has it: `NoSuchKey` or
+    /// `NoSuchVersion` if there is none.
+    fn lookup(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<Arc<ObjectMeta>> {
+        let index = self.index.read();
+        index
+            .get(key)
+            .and_then(|v| pick(v, version))
+            .cloned()
+            .ok_or_else(|| missing(bucket, key, version))
+    }
+
     fn index_insert(&self, meta: Arc<ObjectMeta>) {
         let mut index = self.index.write();
         match index.get_mut(meta.key.as_str()) {
@@ -1080,12 +1091,7 @@ impl Backend for FsBackend {
         version: Option<&str>,
     ) -> Result<Arc<ObjectMeta>> {
         let b = self.bucket(bucket)?;
-        let index = b.index.read();
-        index
-            .get(key)
-            .and_then(|v| pick(v, version))
-            .cloned()
-            .ok_or_else(|| missing(bucket, key, version))
+        b.lookup(bucket, key, version)
     }
 
     async fn get(
@@ -1098,14 +1104,7 @@ impl Backend for FsBackend {
         let b = self.bucket(bucket)?;
         let hash = key_hash(key);
         loop {
-            let known = {
-                let index = b.index.read();
-                index
-                    .get(key)
-                    .and_then(|v| pick(v, version))
-                    .cloned()
-                    .ok_or_else(|| missing(bucket, key, version))?
-            };
+            let known = b.lookup(bucket, key, version)?;
             if known.is_delete_marker {
                 plan(&known)?;
                 return Ok((known, Bytes::new()));
@@ -1258,14 +1257,7 @@ impl Backend for FsBackend {
         let b = self.bucket(bucket)?;
         let hash = key_hash(key);
         let lock = b.stripe(&hash).lock_owned().await;
-        let old = {
-            let index = b.index.read();
-            index
-                .get(key)
-                .and_then(|v| pick(v, version))
-                .cloned()
-                .ok_or_else(|| missing(bucket, key, version))?
-        };
+        let old = b.lookup(bucket, key, version)?;
         let mut next = (*old).clone();
         update(&mut next)?;
         next.key.clone_from(&old.key);
