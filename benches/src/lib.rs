@@ -1,4 +1,5 @@
 //! Shared helpers for the Stratus benchmarks and report programs.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

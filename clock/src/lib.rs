@@ -31,6 +31,7 @@
 //! assert_eq!(clock.instant() - start, Duration::from_secs(60));
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt;

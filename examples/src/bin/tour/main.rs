@@ -1,6 +1,7 @@
 //! A tour of Stratus: each crate shows its main job on a small, real workload.
 //!
 //! Run it with `cargo run --release -p examples --bin tour`.
+#![forbid(unsafe_code)]
 
 mod edgecache_tour;
 mod funcrt_tour;
