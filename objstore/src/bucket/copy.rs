@@ -9,13 +9,12 @@ use bytes::Bytes;
 use super::digest::md5_etag;
 use super::{Bucket, readable};
 use crate::error::{Error, Result};
-use crate::limits::MAX_OBJECT_TAGS;
 use crate::types::conditions::Conditions;
 use crate::types::meta::{ObjectMeta, to_millis};
 use crate::types::names::{validate_bucket_name, validate_key};
 use crate::types::options::{CopyOptions, MetadataDirective};
 use crate::types::range::ByteRange;
-use crate::types::tags::validate_tags;
+use crate::types::tags::validate_object_tags;
 
 impl Bucket {
     /// Copies `src_key` of this bucket to `dst_key`, keeping headers and metadata.
@@ -62,12 +61,7 @@ impl Bucket {
             });
         }
         if let Some(tags) = &opts.tags {
-            validate_tags(
-                &self.name,
-                &format!("object {dst_key:?}"),
-                tags,
-                MAX_OBJECT_TAGS,
-            )?;
+            validate_object_tags(&self.name, dst_key, tags)?;
         }
         let (src, data) = self
             .read_copy_source(

@@ -25,9 +25,7 @@ use super::lock::check_removable_now;
 use super::{Bucket, live, new_id};
 use crate::backend::{pick_parts, valid_version_id};
 use crate::error::{Error, Result};
-use crate::limits::{
-    MAX_LIST_UPLOADS, MAX_OBJECT_TAGS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE,
-};
+use crate::limits::{MAX_LIST_UPLOADS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::types::checksum::Checksum;
 use crate::types::conditions::Conditions;
 use crate::types::etag::ETag;
@@ -38,7 +36,7 @@ use crate::types::multipart::{
     MultipartOptions, PartInfo, Upload, UploadPartCopyOptions, multipart_etag,
 };
 use crate::types::names::{validate_bucket_name, validate_key};
-use crate::types::tags::validate_tags;
+use crate::types::tags::validate_object_tags;
 
 impl Bucket {
     fn upload_missing(&self, upload_id: &str) -> Error {
@@ -85,12 +83,7 @@ impl Bucket {
     ) -> Result<Upload> {
         validate_key(&self.name, key)?;
         let attributes = opts.attributes.normalized(&self.name, key)?;
-        validate_tags(
-            &self.name,
-            &format!("object {key:?}"),
-            &opts.tags,
-            MAX_OBJECT_TAGS,
-        )?;
+        validate_object_tags(&self.name, key, &opts.tags)?;
         let now = to_millis(self.store.clock.now());
         let mut template = ObjectMeta::new(key, 0, ETag::of(b""), now);
         template.attributes = attributes;

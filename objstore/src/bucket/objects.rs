@@ -10,7 +10,6 @@ use super::digest::{md5_etag, verify_checksum};
 use super::lock::check_removable;
 use super::{Bucket, live, marker_error, new_id, readable};
 use crate::error::{Error, Result};
-use crate::limits::MAX_OBJECT_TAGS;
 use crate::types::conditions::Conditions;
 use crate::types::config::{BucketConfig, Versioning};
 use crate::types::etag::ETag;
@@ -18,7 +17,7 @@ use crate::types::lock::Retention;
 use crate::types::meta::{NULL_VERSION, ObjectMeta, to_millis};
 use crate::types::names::validate_key;
 use crate::types::options::{DeleteOptions, GetOptions, GetOutput, PutOptions};
-use crate::types::tags::validate_tags;
+use crate::types::tags::validate_object_tags;
 use crate::types::versioning::{DeleteManyOutput, DeleteObjectsOptions, ObjectIdentifier};
 
 impl Bucket {
@@ -57,12 +56,7 @@ impl Bucket {
         }
         let attributes = opts.attributes.normalized(&self.name, key)?;
         if !opts.tags.is_empty() {
-            validate_tags(
-                &self.name,
-                &format!("object {key:?}"),
-                &opts.tags,
-                MAX_OBJECT_TAGS,
-            )?;
+            validate_object_tags(&self.name, key, &opts.tags)?;
         }
         let checksum = verify_checksum(
             &self.name,

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{Bucket, marker_error};
 use crate::error::Result;
-use crate::limits::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS};
+use crate::limits::MAX_BUCKET_TAGS;
 use crate::types::names::validate_key;
-use crate::types::tags::validate_tags;
+use crate::types::tags::{validate_object_tags, validate_tags};
 
 impl Bucket {
     /// The tags of the newest version of `key`, or of one version (S3's GetObjectTagging).
@@ -40,14 +40,7 @@ impl Bucket {
         version_id: Option<&str>,
         tags: BTreeMap<String, String>,
     ) -> Result<()> {
-        let tags_valid = async {
-            validate_tags(
-                &self.name,
-                &format!("object {key:?}"),
-                &tags,
-                MAX_OBJECT_TAGS,
-            )
-        };
+        let tags_valid = async { validate_object_tags(&self.name, key, &tags) };
         self.update_meta(key, version_id, "PUT", tags_valid, |m| {
             m.tags = tags.clone();
             Ok(())

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
+use crate::limits::{MAX_OBJECT_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
 
 fn allowed(c: char) -> bool {
     c.is_alphanumeric() || c == ' ' || "+-=._:/@".contains(c)
@@ -51,4 +51,13 @@ pub(crate) fn validate_tags(
         }
     }
     Ok(())
+}
+
+/// Checks the tag set of object `key` (at most [`MAX_OBJECT_TAGS`]).
+pub(crate) fn validate_object_tags(
+    bucket: &str,
+    key: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    validate_tags(bucket, &format!("object {key:?}"), tags, MAX_OBJECT_TAGS)
 }
