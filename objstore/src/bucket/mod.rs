@@ -4,8 +4,9 @@
 //! - `objects.rs`: put, get, head, delete (and DeleteObjects' one-key-at-a-time base);
 //! - `copy.rs`: CopyObject, and the copy-source reader UploadPartCopy shares;
 //! - `list.rs`: ListObjectsV2; `versions.rs`: versioning state, ListObjectVersions, DeleteObjects;
-//! - `multipart.rs`: multipart uploads; `lock.rs`: object lock; `tagging.rs`: object and bucket tags;
-//!   `restore.rs`: restores from the archive storage classes; `lifecycle.rs`: a lifecycle pass;
+//! - `multipart.rs`: multipart uploads; `lock.rs`: object lock and its rules;
+//! - `tagging.rs`: object and bucket tags; `restore.rs`: restores from the archive storage classes;
+//! - `lifecycle.rs`: one bucket's lifecycle pass;
 //! - `digest.rs`: MD5s and checksums, computed off the async threads for large bodies.
 //!
 //! This file holds the handle itself and the helpers the areas share: the version-id check, the delete
