@@ -100,10 +100,11 @@ fn fixture(rt: &Runtime) -> Fixture {
         // Populate the fs stores without fsync (populating is not what is measured); `fs_sync` measures
         // durable puts.
         let fs_store = Store::builder()
-            .backend(
+            .with_backend(
                 FsBackend::open(dir.path().join("objstore"), FsOptions { sync: false }).unwrap(),
             )
-            .build();
+            .build()
+            .unwrap();
         let fs = fs_store.create_bucket("bench").await.unwrap();
         let fs_sync = Store::fs(dir.path().join("objstore-sync"))
             .unwrap()

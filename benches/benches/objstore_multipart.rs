@@ -50,8 +50,9 @@ fn multipart(c: &mut Criterion) {
         .build()
         .unwrap();
     let store = Store::builder()
-        .backend(FsBackend::open(dir.path().join("store"), FsOptions::default()).unwrap())
-        .build();
+        .with_backend(FsBackend::open(dir.path().join("store"), FsOptions::default()).unwrap())
+        .build()
+        .unwrap();
     let bucket = rt.block_on(store.create_bucket("bench")).unwrap();
     let mut g = c.benchmark_group("multipart_256mib");
     g.throughput(Throughput::Bytes((PART * PARTS) as u64));

@@ -6,7 +6,7 @@
 //!
 //! ```ignore
 //! objstore::conformance_tests!(|clock: &stratus_clock::ManualClock| {
-//!     let store = objstore::Store::builder().clock(clock.clock()).build();
+//!     let store = objstore::Store::builder().with_clock(clock.clock()).build().unwrap();
 //!     (store, ())
 //! });
 //! ```
@@ -947,7 +947,8 @@ pub async fn multipart_listing_pages(store: &Store, clock: &ManualClock) {
 
 /// GetObject by part number: a part of a multipart object, the whole of any other as part 1, S3's errors.
 pub async fn get_part_number(store: &Store, _clock: &ManualClock) {
-    use crate::{CompletedPart, MIN_PART_SIZE};
+    use crate::CompletedPart;
+    use crate::limits::MIN_PART_SIZE;
     let b = store.create_bucket("by-part").await.unwrap();
     let up = b
         .create_multipart_upload("mp", Default::default())
@@ -1040,7 +1041,8 @@ pub async fn get_part_number(store: &Store, _clock: &ManualClock) {
 /// UploadPartCopy: parts copied from byte ranges of stored objects (and whole ones) make an object equal
 /// to the bytes copied, with S3's part ETags; S3's errors for ranges, sources, conditions and uploads.
 pub async fn upload_part_copy(store: &Store, _clock: &ManualClock) {
-    use crate::{CompletedPart, MIN_PART_SIZE, UploadPartCopyOptions as Opts};
+    use crate::limits::MIN_PART_SIZE;
+    use crate::{CompletedPart, UploadPartCopyOptions as Opts};
     let b = store.create_bucket("part-copy").await.unwrap();
     let other = store.create_bucket("part-copy-src").await.unwrap();
     // Two parts of at least 5 MiB each from one source (every part but the last must be).
@@ -1699,10 +1701,11 @@ pub async fn limits(store: &Store, _clock: &ManualClock) {
     assert_eq!(code(b.head("k").await), "NoSuchKey");
 
     let small = Store::builder()
-        .backend_arc(store.inner.backend.clone())
-        .clock(store.clock().clone())
-        .max_put_size(8)
-        .build();
+        .with_backend_arc(store.inner.backend.clone())
+        .with_clock(store.clock().clone())
+        .with_max_put_size(8)
+        .build()
+        .unwrap();
     let sb = small.bucket("lim").unwrap();
     sb.put("eight", "12345678").await.unwrap();
     let err = sb.put("nine", "123456789").await.unwrap_err();
@@ -1773,7 +1776,7 @@ pub async fn versioning(store: &Store, clock: &ManualClock) {
     clock.advance(Duration::from_secs(1));
     let v1 = b.put("k", "one").await.unwrap();
     let v2 = b.put("k", "two").await.unwrap();
-    assert!(crate::valid_version_id(&v1.version_id) && v1.version_id != "null");
+    assert!(crate::backend::valid_version_id(&v1.version_id) && v1.version_id != "null");
     assert_ne!(v1.version_id, v2.version_id);
     assert_eq!(&b.get("k").await.unwrap().body[..], b"two");
     assert_eq!(
@@ -1990,7 +1993,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 /// Multipart uploads: parts in any order, listing, S3's checks at complete, the `-N` ETag, invisibility until
 /// complete, conditional complete, abort.
 pub async fn multipart(store: &Store, clock: &ManualClock) {
-    use crate::{CompletedPart, MIN_PART_SIZE, MultipartOptions};
+    use crate::limits::MIN_PART_SIZE;
+    use crate::{CompletedPart, MultipartOptions};
     let b = store.create_bucket("mpu").await.unwrap();
     let created = clock.clock().now();
     let up = b
@@ -2003,7 +2007,7 @@ pub async fn multipart(store: &Store, clock: &ManualClock) {
         )
         .await
         .unwrap();
-    assert!(crate::valid_version_id(&up.upload_id));
+    assert!(crate::backend::valid_version_id(&up.upload_id));
     let id = up.upload_id.as_str();
     let p1 = pattern(MIN_PART_SIZE as usize, 1);
     let p2 = pattern(MIN_PART_SIZE as usize + 7, 2);
@@ -2339,7 +2343,8 @@ pub async fn tags(store: &Store, _clock: &ManualClock) {
 /// Checksums: verified on put and part upload (a mismatch stores nothing), computed on request, returned on
 /// get and head, composite for multipart objects.
 pub async fn checksums(store: &Store, _clock: &ManualClock) {
-    use crate::{Checksum, ChecksumAlgorithm as A, CompletedPart, MIN_PART_SIZE, MultipartOptions};
+    use crate::limits::MIN_PART_SIZE;
+    use crate::{Checksum, ChecksumAlgorithm as A, CompletedPart, MultipartOptions};
     use base64::Engine as _;
     let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
     let b = store.create_bucket("sums").await.unwrap();

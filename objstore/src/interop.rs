@@ -23,12 +23,12 @@ use object_store::{
 };
 
 use crate::bucket::Bucket;
-use crate::conditions::Conditions;
 use crate::error::Error;
-use crate::list::ListOptions;
-use crate::meta::{DEFAULT_CONTENT_TYPE, ObjectAttributes, ObjectMeta};
-use crate::options::{GetOptions, PutOptions};
-use crate::range::ByteRange;
+use crate::types::conditions::Conditions;
+use crate::types::list::ListOptions;
+use crate::types::meta::{DEFAULT_CONTENT_TYPE, ObjectAttributes, ObjectMeta};
+use crate::types::options::{GetOptions, PutOptions};
+use crate::types::range::ByteRange;
 
 const STORE: &str = "objstore";
 
@@ -66,7 +66,7 @@ fn os_meta(meta: &ObjectMeta) -> Option<OsMeta> {
 
 /// The version `object_store` sees: the version id, except for the null version.
 fn os_version(meta: &ObjectMeta) -> Option<String> {
-    (meta.version_id != crate::meta::NULL_VERSION).then(|| meta.version_id.clone())
+    (meta.version_id != crate::types::meta::NULL_VERSION).then(|| meta.version_id.clone())
 }
 
 fn to_attributes(a: &ObjectAttributes) -> Attributes {
@@ -424,7 +424,7 @@ impl ObjectStore for Bucket {
             CopyMode::Overwrite => Conditions::default(),
             CopyMode::Create => Conditions::default().if_none_match("*"),
         };
-        let opts = crate::options::CopyOptions {
+        let opts = crate::types::options::CopyOptions {
             conditions,
             ..Default::default()
         };
@@ -545,7 +545,7 @@ impl MultipartStore for Bucket {
         let upload = self
             .create_multipart_upload(
                 path.as_ref(),
-                crate::multipart::MultipartOptions {
+                crate::types::multipart::MultipartOptions {
                     attributes,
                     ..Default::default()
                 },
@@ -591,9 +591,9 @@ impl MultipartStore for Bucket {
             .iter()
             .map(|p| {
                 let (n, etag) = p.content_id.split_once(':').unwrap_or(("0", ""));
-                crate::multipart::CompletedPart {
+                crate::types::multipart::CompletedPart {
                     part_number: n.parse().unwrap_or(0),
-                    etag: crate::etag::ETag::parse(etag),
+                    etag: crate::types::etag::ETag::parse(etag),
                 }
             })
             .collect::<Vec<_>>();

@@ -3,9 +3,34 @@
 //! `objstore` is an object store with the semantics of Amazon S3, in-process: a faithful test double for
 //! code that talks to S3, and a real store for programs that want S3's model without a server.
 //!
+//! ## Modules
+//! Layers are folders; each imports only the layers below it (no import cycles):
+//!
+//! ```text
+//! lib.rs            the user API: re-exports of what users call and receive
+//!   report.rs       storage report and prices        interop.rs  object_store::ObjectStore for Bucket
+//!   store/          Store, StoreBuilder; lifecycle passes over every bucket, on the clock's schedule
+//!   bucket/         the engine: every `impl Bucket`, one file per S3 area (objects, copy, list, versions,
+//!                   multipart, lock, tagging, restore, lifecycle), one `update_meta` for metadata changes
+//!   backend/        the `Backend` trait, its query and closure types, the memory and fs backends (for implementers:
+//!                   `objstore::backend::*`)
+//!   types/          the data types and their pure rules: names, etag, checksum, range, meta, storage_class,
+//!                   lock, tags, lifecycle/ (schema, validation, matching, report), config, multipart,
+//!                   conditions, options, versioning, list
+//!   error.rs  limits.rs   the error enum and S3's limits (`objstore::limits::MAX_KEYS`), at the bottom
+//! ```
+//!
+//! Two cuts differ from a plain "types hold types": the rules of object lock (what protects a version,
+//! which retention changes are allowed) live with the engine in `bucket/lock.rs`, because they read a
+//! version's metadata and `types/meta.rs` holds a version's retention, so keeping them in `types/lock.rs`
+//! tied the two files into a cycle; and the lifecycle engine is split by what it runs over: one bucket's
+//! pass in `bucket/lifecycle.rs`, the passes over every bucket and their schedule in `store/lifecycle.rs`.
+//! The shared state of a store (backend, clock, settings) is defined in `bucket/` because every bucket
+//! handle holds it; `store/` builds it.
+//!
 //! ## The model
 //! A [`Store`] holds buckets; a [`Bucket`] handle does the object operations. The S3 rules are implemented
-//! once, above a small [`Backend`] trait, so every backend behaves the same:
+//! once, above a small [`Backend`](backend::Backend) trait, so every backend behaves the same:
 //!
 //! - bucket names follow S3's rules ([`validate_bucket_name`]); a bucket is deleted only when empty;
 //! - keys are any UTF-8 of 1 to 1024 bytes, and `a`, `a/`, `a/b`, `a//b` and `../x` are distinct keys;
@@ -40,7 +65,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> objstore::Result<()> {
 //! let clock = stratus_clock::ManualClock::new();
-//! let store = Store::builder().clock(clock.clock()).build();
+//! let store = Store::builder().with_clock(clock.clock()).build()?;
 //! let bucket = store.create_bucket("archive").await?;
 //! bucket.set_versioning(Versioning::Enabled).await?;
 //! let v1 = bucket.put("report.csv", "a,b\n1,2\n").await?;
@@ -83,68 +108,53 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 mod bucket;
-mod checksum;
-mod conditions;
-mod config;
 mod error;
-mod etag;
 mod interop;
-mod lifecycle;
-mod list;
-mod lock;
-mod meta;
-mod multipart;
-mod names;
-mod options;
-mod range;
+pub mod limits;
 mod report;
-mod storage_class;
 mod store;
-mod tagging;
-mod versioning;
+mod types;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 
 pub use backend::fs::{FsBackend, FsOptions, RecoveryReport};
 pub use backend::memory::MemoryBackend;
-pub use backend::{
-    Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
-    VersionQuery, WriteCheck, valid_version_id,
-};
-pub use bucket::{Bucket, DeleteError, DeleteManyOutput, GetOutput, MAX_DELETE_KEYS};
-pub use checksum::{Checksum, ChecksumAlgorithm};
-pub use conditions::Conditions;
-pub use config::{BucketConfig, Versioning};
+pub use bucket::Bucket;
 pub use error::{Error, Result};
-pub use etag::ETag;
-pub use lifecycle::{
+pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
+pub use store::{LifecycleRunner, Store, StoreBuilder};
+pub use types::checksum::{Checksum, ChecksumAlgorithm};
+pub use types::conditions::Conditions;
+pub use types::config::{BucketConfig, Versioning};
+pub use types::etag::ETag;
+pub use types::lifecycle::{
     AbortIncompleteMultipartUpload, Expiration, FilterAnd, LifecycleAction, LifecycleConfiguration,
-    LifecycleFilter, LifecycleReport, LifecycleRule, LifecycleRunner, NoncurrentVersionExpiration,
+    LifecycleFilter, LifecycleReport, LifecycleRule, NoncurrentVersionExpiration,
     NoncurrentVersionTransition, RuleStatus, Tag, Transition,
 };
-pub use list::{ListOptions, ListPage, MAX_KEYS};
-pub use lock::{DefaultRetention, ObjectLockConfig, Retention, RetentionMode};
-pub use meta::{
-    BucketInfo, DEFAULT_CONTENT_TYPE, MAX_USER_METADATA, NULL_VERSION, ObjectAttributes, ObjectMeta,
+pub use types::list::{ListOptions, ListPage};
+pub use types::lock::{DefaultRetention, ObjectLockConfig, Retention, RetentionMode};
+pub use types::meta::{
+    BucketInfo, DEFAULT_CONTENT_TYPE, NULL_VERSION, ObjectAttributes, ObjectMeta,
 };
-pub use multipart::{
+pub use types::multipart::{
     CompletedPart, ListPartsOptions, ListPartsPage, ListUploadsOptions, ListUploadsPage,
-    MAX_LIST_UPLOADS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, MultipartOptions,
-    UploadPartCopyOptions, multipart_etag,
+    MultipartOptions, PartInfo, Upload, UploadPartCopyOptions, multipart_etag,
 };
-pub use names::{MAX_KEY_LEN, validate_bucket_name, validate_key};
-pub use options::{CopyOptions, DeleteOptions, GetOptions, MetadataDirective, PutOptions};
-pub use range::ByteRange;
-pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
-pub use storage_class::{RestoreDelays, RestoreState, StorageClass};
-pub use store::{MAX_PUT_SIZE, Store, StoreBuilder};
-pub use tagging::{MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
-pub use versioning::{
-    DeleteObjectsOptions, DeleteObjectsOutput, DeletedObject, ListVersionsOptions,
-    ListVersionsPage, MAX_VERSION_KEYS, ObjectIdentifier,
+pub use types::names::{validate_bucket_name, validate_key};
+pub use types::options::{
+    CopyOptions, DeleteOptions, GetOptions, GetOutput, MetadataDirective, PutOptions,
+};
+pub use types::range::ByteRange;
+pub use types::storage_class::{RestoreDelays, RestoreState, StorageClass};
+pub use types::versioning::{
+    DeleteError, DeleteManyOutput, DeleteObjectsOptions, DeleteObjectsOutput, DeletedObject,
+    ListVersionsOptions, ListVersionsPage, ObjectIdentifier, VersionEntry,
 };
 
 #[cfg(test)]

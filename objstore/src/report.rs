@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::bucket::Bucket;
 use crate::error::{Error, Result};
-use crate::storage_class::StorageClass;
 use crate::store::Store;
+use crate::types::storage_class::StorageClass;
 
 const GB: f64 = (1u64 << 30) as f64;
 

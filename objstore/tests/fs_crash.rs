@@ -212,7 +212,7 @@ fn sigkill_loses_no_acknowledged_write() {
                 0,
                 "round {round}: no torn object file"
             );
-            let store = Store::builder().backend(backend).build();
+            let store = Store::builder().with_backend(backend).build().unwrap();
             let Ok(bucket) = store.bucket("crash") else {
                 unreachable!()
             };
@@ -284,7 +284,7 @@ fn sigkill_loses_no_acknowledged_write() {
 
 /// Part 1 of version `v` of the multipart object: 5 MiB that start with `v` and differ per version.
 fn mp_part1(v: u64) -> Vec<u8> {
-    let mut out = vec![0u8; objstore::MIN_PART_SIZE as usize];
+    let mut out = vec![0u8; objstore::limits::MIN_PART_SIZE as usize];
     let mut x = v.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for chunk in out.chunks_mut(8) {
         x ^= x << 13;
@@ -433,7 +433,7 @@ fn sigkill_during_multipart_complete_leaves_old_or_new() {
             let backend = objstore::FsBackend::open(&root, objstore::FsOptions::default())
                 .unwrap_or_else(|e| panic!("round {round}: the store must reopen cleanly: {e}"));
             assert_eq!(backend.recovery_report().quarantined, 0, "round {round}");
-            let store = Store::builder().backend(backend).build();
+            let store = Store::builder().with_backend(backend).build().unwrap();
             let bucket = store.bucket("crash").unwrap();
             // Reopening leaves exactly the part folder of the version that is there, if any.
             let folders = std::fs::read_dir(root.join("crash").join("data"))

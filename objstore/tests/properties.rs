@@ -166,7 +166,7 @@ proptest! {
                     // `objects/XX/<sha256 hex>.<version id>`: a hash and letters and digits only.
                     let name = &f["hostile/objects/xx/".len()..];
                     name.split_once('.').is_some_and(|(h, v)| {
-                        h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) && objstore::valid_version_id(v)
+                        h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) && objstore::backend::valid_version_id(v)
                     })
                 });
             prop_assert!(known, "unexpected file {}", f);

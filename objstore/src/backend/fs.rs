@@ -79,11 +79,11 @@ use super::{
     VersionQuery, WriteCheck, list_start, pick_parts, valid_version_id, version_start,
     versions_after,
 };
-use crate::config::BucketConfig;
 use crate::error::{Error, Result};
-use crate::etag::ETag;
-use crate::meta::{BucketInfo, NULL_VERSION, ObjectMeta};
-use crate::names::validate_bucket_name;
+use crate::types::config::BucketConfig;
+use crate::types::etag::ETag;
+use crate::types::meta::{BucketInfo, NULL_VERSION, ObjectMeta};
+use crate::types::names::validate_bucket_name;
 
 const MAGIC: &[u8; 8] = b"STRATOB1";
 const PART_MAGIC: &[u8; 8] = b"STRATOP1";
@@ -1600,8 +1600,9 @@ mod tests {
     /// A store on the fs backend at `root`, with default options.
     fn open_store(root: &Path) -> Store {
         Store::builder()
-            .backend(FsBackend::open(root, FsOptions::default()).unwrap())
+            .with_backend(FsBackend::open(root, FsOptions::default()).unwrap())
             .build()
+            .unwrap()
     }
 
     fn fs_store(clock: &ManualClock) -> (Store, tempfile::TempDir) {
@@ -1609,9 +1610,10 @@ mod tests {
         let backend = FsBackend::open(dir.path().join("root"), FsOptions::default()).unwrap();
         (
             Store::builder()
-                .backend(backend)
-                .clock(clock.clock())
-                .build(),
+                .with_backend(backend)
+                .with_clock(clock.clock())
+                .build()
+                .unwrap(),
             dir,
         )
     }
@@ -1664,7 +1666,7 @@ mod tests {
             }
         );
         assert!(!victim.exists() && root.join("keep/quarantine/garbage").exists());
-        let store = Store::builder().backend(backend).build();
+        let store = Store::builder().with_backend(backend).build().unwrap();
         let names: Vec<_> = store
             .list_buckets()
             .await
@@ -1865,7 +1867,7 @@ mod tests {
         let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
         assert_eq!(backend.recovery_report().objects, 1);
         assert_eq!(backend.recovery_report().quarantined, 0);
-        let store = Store::builder().backend(backend).build();
+        let store = Store::builder().with_backend(backend).build().unwrap();
         let b = store.bucket("mpu").unwrap();
         assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
         assert_eq!(b.head("big").await.unwrap().etag, meta.etag);
@@ -1932,7 +1934,7 @@ mod tests {
         // that the background removal had not reached yet.
         assert!(report.temp_files_removed >= 2, "{report:?}");
         assert_eq!(data_folders(&root, "mpu").len(), 1);
-        let store = Store::builder().backend(backend).build();
+        let store = Store::builder().with_backend(backend).build().unwrap();
         let b = store.bucket("mpu").unwrap();
         assert_eq!(
             b.get("kept").await.unwrap().body,
@@ -2049,7 +2051,7 @@ mod tests {
                 "mp",
                 &up.upload_id,
                 1,
-                vec![7u8; crate::MIN_PART_SIZE as usize],
+                vec![7u8; crate::limits::MIN_PART_SIZE as usize],
                 None,
             )
             .await
@@ -2069,7 +2071,7 @@ mod tests {
         let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
         assert_eq!(backend.recovery_report().objects, 4);
         assert_eq!(backend.recovery_report().uploads, 1);
-        let store = Store::builder().backend(backend).build();
+        let store = Store::builder().with_backend(backend).build().unwrap();
         let b = store.bucket("keep").unwrap();
         assert_eq!(
             store.inner.backend.bucket_config("keep").await.unwrap(),
@@ -2113,14 +2115,14 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(done.size, crate::MIN_PART_SIZE + 8);
+        assert_eq!(done.size, crate::limits::MIN_PART_SIZE + 8);
         let body = b.get("mp").await.unwrap().body;
         assert!(
-            body[..crate::MIN_PART_SIZE as usize]
+            body[..crate::limits::MIN_PART_SIZE as usize]
                 .iter()
                 .all(|&x| x == 7)
         );
-        assert_eq!(&body[crate::MIN_PART_SIZE as usize..], b"part two");
+        assert_eq!(&body[crate::limits::MIN_PART_SIZE as usize..], b"part two");
         // New writes order after the old ones.
         let v3 = b.put("k", "three").await.unwrap();
         assert_eq!(

@@ -25,10 +25,10 @@ use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
     VersionQuery, WriteCheck, list_start, pick_parts, version_start, versions_after,
 };
-use crate::config::BucketConfig;
 use crate::error::{Error, Result};
-use crate::etag::ETag;
-use crate::meta::{BucketInfo, ObjectMeta};
+use crate::types::config::BucketConfig;
+use crate::types::etag::ETag;
+use crate::types::meta::{BucketInfo, ObjectMeta};
 
 const SHARDS: usize = 64;
 
@@ -593,7 +593,7 @@ mod tests {
     use crate::Store;
 
     crate::conformance_tests!(|clock: &ManualClock| (
-        Store::builder().clock(clock.clock()).build(),
+        Store::builder().with_clock(clock.clock()).build().unwrap(),
         ()
     ));
 

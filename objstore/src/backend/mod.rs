@@ -1,4 +1,6 @@
-//! The storage a [`Store`](crate::Store) runs on.
+//! The storage a [`Store`](crate::Store) runs on: the [`Backend`] trait, the query and closure types of its
+//! methods, and the two implementations ([`memory`], [`fs`]). Backend implementers import from here;
+//! the types in its signatures are the crate's data types, re-exported here for them.
 //!
 //! A backend keeps buckets, the versions of each key, multipart uploads in progress and each bucket's
 //! configuration, and nothing more: S3's semantics (names, limits, ETags, conditions, ranges, listing with
@@ -19,17 +21,16 @@
 use std::fmt::Debug;
 use std::ops::{Bound, Range};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
-use crate::checksum::{Checksum, ChecksumAlgorithm};
-use crate::config::BucketConfig;
 use crate::error::Result;
-use crate::etag::ETag;
-use crate::meta::{BucketInfo, ObjectMeta};
+use crate::types::config::BucketConfig;
+use crate::types::etag::ETag;
+use crate::types::meta::{BucketInfo, ObjectMeta};
+pub use crate::types::multipart::{PartInfo, Upload};
+pub use crate::types::versioning::VersionEntry;
 
 pub mod fs;
 pub mod memory;
@@ -82,43 +83,6 @@ pub struct VersionQuery<'a> {
     pub start_at: Option<&'a str>,
     /// At most this many versions.
     pub limit: usize,
-}
-
-/// One version in a version listing.
-#[derive(Debug, Clone)]
-pub struct VersionEntry {
-    /// The version.
-    pub meta: Arc<ObjectMeta>,
-    /// Whether it is the newest version of its key.
-    pub is_latest: bool,
-}
-
-/// A multipart upload in progress: its id and what the object will be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Upload {
-    /// The upload id (ASCII letters and digits).
-    pub upload_id: String,
-    /// The object's metadata, but for size, ETag, version and checksum, which complete sets.
-    pub template: ObjectMeta,
-    /// When the upload was created.
-    pub initiated: SystemTime,
-    /// The checksum algorithm of the parts, if the upload asked for one.
-    pub checksum_algorithm: Option<ChecksumAlgorithm>,
-}
-
-/// One uploaded part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartInfo {
-    /// The part number, 1 to 10,000.
-    pub part_number: u32,
-    /// The MD5 ETag of the part's bytes.
-    pub etag: ETag,
-    /// Size in bytes.
-    pub size: u64,
-    /// When it was uploaded.
-    pub last_modified: SystemTime,
-    /// Its checksum, when the upload has a checksum algorithm.
-    pub checksum: Option<Checksum>,
 }
 
 /// A place to keep buckets and objects. See the [module docs](self).

@@ -12,7 +12,7 @@ use stratus_clock::ManualClock;
 pub(crate) async fn run() -> crate::TourResult {
     println!("== objstore: an S3-compatible object store in-process");
     let clock = ManualClock::new();
-    let store = Store::builder().clock(clock.clock()).build();
+    let store = Store::builder().with_clock(clock.clock()).build()?;
 
     let bucket = store.create_bucket("tour-photos").await?;
     let attributes = ObjectAttributes::default()
@@ -163,7 +163,7 @@ pub(crate) async fn run() -> crate::TourResult {
     }
     let backend = objstore::FsBackend::open(dir.path(), objstore::FsOptions::default())?;
     let report = backend.recovery_report().clone();
-    let disk = Store::builder().backend(backend).build();
+    let disk = Store::builder().with_backend(backend).build()?;
     let b = disk.bucket("tour-durable")?;
     let got = b.get("logs/042").await?;
     println!(
@@ -223,7 +223,7 @@ async fn archive(store: &Store, clock: &ManualClock) -> crate::TourResult {
     let up = b
         .create_multipart_upload("backup.tar", Default::default())
         .await?;
-    let first = vec![1u8; objstore::MIN_PART_SIZE as usize];
+    let first = vec![1u8; objstore::limits::MIN_PART_SIZE as usize];
     let p1 = b
         .upload_part("backup.tar", &up.upload_id, 1, first, None)
         .await?;

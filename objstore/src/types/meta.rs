@@ -5,14 +5,12 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::etag::ETag;
-use crate::lock::Retention;
-use crate::storage_class::{RestoreState, StorageClass};
-
-/// S3's limit on user-defined metadata: names plus values, in bytes.
-pub const MAX_USER_METADATA: usize = 2048;
+use crate::limits::MAX_USER_METADATA;
+use crate::types::checksum::Checksum;
+use crate::types::etag::ETag;
+use crate::types::lock::Retention;
+use crate::types::storage_class::{RestoreState, StorageClass};
 
 /// The content type S3 gives an object put without one.
 pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";

@@ -1,4 +1,6 @@
-//! The store: buckets over a backend, with one clock.
+//! The store: buckets over a backend, with one clock; its builder; lifecycle passes over every bucket
+//! (`lifecycle.rs`). The top of the engine: it imports `bucket/` and the backends, nothing imports it but
+//! the root's report and interop.
 
 use std::fmt;
 use std::path::Path;
@@ -9,14 +11,16 @@ use stratus_clock::Clock;
 use crate::backend::Backend;
 use crate::backend::fs::{FsBackend, FsOptions};
 use crate::backend::memory::MemoryBackend;
-use crate::bucket::Bucket;
+use crate::bucket::{Bucket, StoreInner};
 use crate::error::Result;
-use crate::meta::{BucketInfo, to_millis};
-use crate::names::validate_bucket_name;
-use crate::storage_class::RestoreDelays;
+use crate::limits::MAX_PUT_SIZE;
+use crate::types::meta::{BucketInfo, to_millis};
+use crate::types::names::validate_bucket_name;
+use crate::types::storage_class::RestoreDelays;
 
-/// S3's limit on the size of one put: 5 GiB.
-pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+mod lifecycle;
+
+pub use self::lifecycle::LifecycleRunner;
 
 /// An S3-compatible object store: a set of buckets on one backend. Cheap to clone (handles share state).
 ///
@@ -33,13 +37,6 @@ pub struct Store {
     pub(crate) inner: Arc<StoreInner>,
 }
 
-pub(crate) struct StoreInner {
-    pub(crate) backend: Arc<dyn Backend>,
-    pub(crate) clock: Clock,
-    pub(crate) max_put_size: u64,
-    pub(crate) restore_delays: RestoreDelays,
-}
-
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
@@ -51,7 +48,9 @@ impl fmt::Debug for Store {
 impl Store {
     /// A store in memory, on the system clock.
     pub fn memory() -> Store {
-        Store::builder().backend(MemoryBackend::new()).build()
+        Store::builder()
+            .with_backend(MemoryBackend::new())
+            .assemble()
     }
 
     /// A durable store under `root` (created if missing), on the system clock.
@@ -59,12 +58,24 @@ impl Store {
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend) if the folder cannot be created or read.
     pub fn fs(root: impl AsRef<Path>) -> Result<Store> {
-        Ok(Store::builder()
-            .backend(FsBackend::open(root, FsOptions::default())?)
-            .build())
+        Store::builder()
+            .with_backend(FsBackend::open(root, FsOptions::default())?)
+            .build()
     }
 
     /// A builder, to choose the backend, the clock and limits.
+    ///
+    /// ```
+    /// let clock = stratus_clock::ManualClock::new();
+    /// let store = objstore::Store::builder()
+    ///     .with_backend(objstore::MemoryBackend::new())
+    ///     .with_clock(clock.clock())
+    ///     .with_max_put_size(1 << 20)
+    ///     .build()?;
+    /// assert_eq!(store.backend_name(), "memory");
+    /// # Ok::<(), objstore::Error>(())
+    /// ```
+    #[must_use]
     pub fn builder() -> StoreBuilder {
         StoreBuilder::default()
     }
@@ -133,7 +144,6 @@ impl Store {
 
 /// Configures a [`Store`].
 #[derive(Default)]
-#[must_use]
 pub struct StoreBuilder {
     backend: Option<Arc<dyn Backend>>,
     clock: Option<Clock>,
@@ -143,38 +153,51 @@ pub struct StoreBuilder {
 
 impl StoreBuilder {
     /// The backend (default: memory).
-    pub fn backend(mut self, backend: impl Backend) -> Self {
+    #[must_use]
+    pub fn with_backend(mut self, backend: impl Backend) -> Self {
         self.backend = Some(Arc::new(backend));
         self
     }
 
     /// A shared backend.
-    pub fn backend_arc(mut self, backend: Arc<dyn Backend>) -> Self {
+    #[must_use]
+    pub fn with_backend_arc(mut self, backend: Arc<dyn Backend>) -> Self {
         self.backend = Some(backend);
         self
     }
 
     /// The clock (default: the system clock).
-    pub fn clock(mut self, clock: Clock) -> Self {
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
     }
 
-    /// The largest single put, in bytes (default and most: S3's 5 GiB).
-    pub fn max_put_size(mut self, bytes: u64) -> Self {
+    /// The largest single put, in bytes (default and most: S3's 5 GiB, [`MAX_PUT_SIZE`]).
+    #[must_use]
+    pub fn with_max_put_size(mut self, bytes: u64) -> Self {
         self.max_put_size = Some(bytes.min(MAX_PUT_SIZE));
         self
     }
 
     /// How long restores from the archive classes take on the store's clock (default: S3's standard
     /// retrieval, 4 hours for GLACIER and 12 for DEEP_ARCHIVE).
-    pub fn restore_delays(mut self, delays: RestoreDelays) -> Self {
+    #[must_use]
+    pub fn with_restore_delays(mut self, delays: RestoreDelays) -> Self {
         self.restore_delays = delays;
         self
     }
 
     /// The store.
-    pub fn build(self) -> Store {
+    ///
+    /// # Errors
+    /// None today: every setting is valid (a put size above S3's is capped to it). The `Result` keeps the
+    /// builder convention of the workspace, so a setting that can be invalid can be added.
+    pub fn build(self) -> Result<Store> {
+        Ok(self.assemble())
+    }
+
+    fn assemble(self) -> Store {
         Store {
             inner: Arc::new(StoreInner {
                 backend: self

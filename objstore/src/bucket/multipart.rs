@@ -18,138 +18,25 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use md5::{Digest, Md5};
 
-use crate::backend::{PartInfo, Upload, valid_version_id};
-use crate::bucket::{Bucket, CopySource, check_removable_now, live, md5_etag, verify_checksum};
-use crate::checksum::{Checksum, ChecksumAlgorithm};
-use crate::conditions::Conditions;
+use super::copy::CopySource;
+use super::digest::{md5_etag, verify_checksum};
+use super::lock::check_removable_now;
+use super::{Bucket, live, new_id};
+use crate::backend::{pick_parts, valid_version_id};
 use crate::error::{Error, Result};
-use crate::etag::ETag;
-use crate::list::common_prefix;
-use crate::lock::Retention;
-use crate::meta::{ObjectAttributes, ObjectMeta, to_millis};
-use crate::names::validate_key;
-use crate::range::ByteRange;
-use crate::storage_class::StorageClass;
-use crate::tagging::{MAX_OBJECT_TAGS, validate_tags};
-
-/// The smallest part but the last: 5 MiB.
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-/// The largest part: 5 GiB.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-/// The highest part number.
-pub const MAX_PART_NUMBER: u32 = 10_000;
-
-/// Options of CreateMultipartUpload: what the completed object will carry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MultipartOptions {
-    /// Headers and user metadata.
-    pub attributes: ObjectAttributes,
-    /// The storage class.
-    pub storage_class: StorageClass,
-    /// Object tags.
-    pub tags: BTreeMap<String, String>,
-    /// Verify (or compute) part checksums with this algorithm, and give the object a composite checksum.
-    pub checksum_algorithm: Option<ChecksumAlgorithm>,
-    /// Object lock retention of the completed version.
-    pub retention: Option<Retention>,
-    /// Object lock legal hold of the completed version.
-    pub legal_hold: bool,
-}
-
-/// The most parts one ListParts page and the most uploads one ListMultipartUploads page return (and the
-/// default), as in S3.
-pub const MAX_LIST_UPLOADS: usize = 1000;
-
-/// The request of a ListParts page. The default lists from the first part, 1000 a page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListPartsOptions {
-    /// Parts per page, at most 1000 (S3's `max-parts`).
-    pub max_parts: Option<usize>,
-    /// List the parts after this part number (S3's `part-number-marker`).
-    pub part_number_marker: Option<u32>,
-}
-
-/// One page of ListParts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListPartsPage {
-    /// Parts in ascending part number.
-    pub parts: Vec<PartInfo>,
-    /// Whether more follow.
-    pub is_truncated: bool,
-    /// Pass as `part_number_marker` for the next page.
-    pub next_part_number_marker: Option<u32>,
-}
-
-/// The request of a ListMultipartUploads page. The default lists every upload, 1000 a page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListUploadsOptions {
-    /// Only uploads of keys that start with this.
-    pub prefix: String,
-    /// Group keys that contain this after the prefix into common prefixes.
-    pub delimiter: Option<String>,
-    /// Start with the uploads of keys after this one (S3's `key-marker`).
-    pub key_marker: Option<String>,
-    /// With `key_marker`: also list uploads of that very key whose id is greater, in byte order, than this
-    /// (S3's `upload-id-marker`, ignored without a key marker, as S3 does).
-    pub upload_id_marker: Option<String>,
-    /// Uploads and common prefixes per page, at most 1000 (S3's `max-uploads`).
-    pub max_uploads: Option<usize>,
-}
-
-/// One page of ListMultipartUploads: uploads by key, then by creation time.
-#[derive(Debug, Clone, Default)]
-pub struct ListUploadsPage {
-    /// The uploads.
-    pub uploads: Vec<Upload>,
-    /// Common prefixes (each ending with the delimiter), in order; each counts as one toward max-uploads.
-    pub common_prefixes: Vec<String>,
-    /// Whether more follow.
-    pub is_truncated: bool,
-    /// Pass as `key_marker` for the next page.
-    pub next_key_marker: Option<String>,
-    /// Pass as `upload_id_marker` for the next page (none when the page ended on a common prefix).
-    pub next_upload_id_marker: Option<String>,
-}
-
-/// Options of [`Bucket::upload_part_copy`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UploadPartCopyOptions {
-    /// Copy only these bytes of the source (S3's `x-amz-copy-source-range`: `bytes=first-last`, inside the
-    /// object); the whole source when `None`.
-    pub range: Option<ByteRange>,
-    /// Copy this version of the source instead of the newest.
-    pub source_version_id: Option<String>,
-    /// Preconditions on the source (`x-amz-copy-source-if-*`); failures are 412, as S3 answers them.
-    pub source_conditions: Conditions,
-}
-
-/// A part as named in CompleteMultipartUpload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompletedPart {
-    /// The part number.
-    pub part_number: u32,
-    /// The ETag UploadPart returned.
-    pub etag: ETag,
-}
-
-/// S3's ETag of a multipart object from its parts' ETags: MD5 of the binary part MD5s, then `-N`.
-pub fn multipart_etag<'a>(parts: impl IntoIterator<Item = &'a ETag>) -> Option<ETag> {
-    let mut md5 = Md5::new();
-    let mut n = 0usize;
-    for etag in parts {
-        let mut raw = [0u8; 16];
-        hex::decode_to_slice(etag.unquoted(), &mut raw).ok()?;
-        md5.update(raw);
-        n += 1;
-    }
-    let digest: [u8; 16] = md5.finalize().into();
-    Some(ETag::parse(&format!(
-        "{}-{n}",
-        ETag::from_md5(&digest).unquoted()
-    )))
-}
+use crate::limits::{MAX_LIST_UPLOADS, MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE};
+use crate::types::checksum::Checksum;
+use crate::types::conditions::Conditions;
+use crate::types::etag::ETag;
+use crate::types::list::common_prefix;
+use crate::types::meta::{ObjectMeta, to_millis};
+use crate::types::multipart::{
+    CompletedPart, ListPartsOptions, ListPartsPage, ListUploadsOptions, ListUploadsPage,
+    MultipartOptions, PartInfo, Upload, UploadPartCopyOptions, multipart_etag,
+};
+use crate::types::names::{validate_bucket_name, validate_key};
+use crate::types::tags::validate_object_tags;
 
 impl Bucket {
     fn upload_missing(&self, upload_id: &str) -> Error {
@@ -196,12 +83,7 @@ impl Bucket {
     ) -> Result<Upload> {
         validate_key(&self.name, key)?;
         let attributes = opts.attributes.normalized(&self.name, key)?;
-        validate_tags(
-            &self.name,
-            &format!("object {key:?}"),
-            &opts.tags,
-            MAX_OBJECT_TAGS,
-        )?;
+        validate_object_tags(&self.name, key, &opts.tags)?;
         let now = to_millis(self.store.clock.now());
         let mut template = ObjectMeta::new(key, 0, ETag::of(b""), now);
         template.attributes = attributes;
@@ -210,7 +92,7 @@ impl Bucket {
         template.retention = opts.retention;
         template.legal_hold = opts.legal_hold;
         let upload = Upload {
-            upload_id: crate::bucket::new_id(),
+            upload_id: new_id(),
             template,
             initiated: now,
             checksum_algorithm: opts.checksum_algorithm,
@@ -306,7 +188,7 @@ impl Bucket {
         opts: UploadPartCopyOptions,
     ) -> Result<PartInfo> {
         self.check_part_number(key, part_number)?;
-        crate::names::validate_bucket_name(src_bucket)?;
+        validate_bucket_name(src_bucket)?;
         validate_key(src_bucket, src_key)?;
         let version = self.version_arg(src_key, opts.source_version_id.as_deref())?;
         self.upload_alone(key, upload_id).await?;
@@ -520,7 +402,7 @@ impl Bucket {
             .iter()
             .map(|p| (p.part_number, p.etag.clone()))
             .collect();
-        let picked = crate::backend::pick_parts(&self.name, &upload, &stored, &wanted)?;
+        let picked = pick_parts(&self.name, &upload, &stored, &wanted)?;
         if let Some((_, but_last)) = picked.split_last() {
             if let Some(small) = but_last.iter().find(|p| p.size < MIN_PART_SIZE) {
                 return Err(Error::EntityTooSmall {
@@ -572,22 +454,5 @@ impl Bucket {
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
         self.upload_alone(key, upload_id).await?;
         self.store.backend.abort_upload(&self.name, upload_id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multipart_etag_is_md5_of_part_digests() {
-        let a = ETag::of(b"a");
-        let b = ETag::of(b"b");
-        let mut raw = Vec::new();
-        raw.extend(hex::decode(a.unquoted()).unwrap());
-        raw.extend(hex::decode(b.unquoted()).unwrap());
-        let want = format!("\"{}-2\"", hex::encode(Md5::digest(&raw)));
-        assert_eq!(multipart_etag([&a, &b]).unwrap().as_str(), want);
-        assert!(multipart_etag([&ETag::parse("nothex")]).is_none());
     }
 }

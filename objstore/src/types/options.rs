@@ -1,13 +1,17 @@
-//! Per-call options, each with a `Default` that means "as S3 does without headers".
+//! Per-call options, each with a `Default` that means "as S3 does without headers", and what a get returns.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
 
-use crate::checksum::{Checksum, ChecksumAlgorithm};
-use crate::conditions::Conditions;
-use crate::lock::Retention;
-use crate::meta::ObjectAttributes;
-use crate::range::ByteRange;
-use crate::storage_class::StorageClass;
+use bytes::Bytes;
+
+use crate::types::checksum::{Checksum, ChecksumAlgorithm};
+use crate::types::conditions::Conditions;
+use crate::types::lock::Retention;
+use crate::types::meta::{ObjectAttributes, ObjectMeta};
+use crate::types::range::ByteRange;
+use crate::types::storage_class::StorageClass;
 
 /// Options of a put.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,4 +84,15 @@ pub struct CopyOptions {
     pub storage_class: Option<StorageClass>,
     /// Replace the tags instead of copying the source's (`x-amz-tagging-directive: REPLACE`).
     pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// What a get returns.
+#[derive(Debug, Clone)]
+pub struct GetOutput {
+    /// The object's metadata (of the whole object, even for a range).
+    pub meta: Arc<ObjectMeta>,
+    /// The bytes read: the whole object, or the range.
+    pub body: Bytes,
+    /// For a range read, the byte range served (S3's `Content-Range`).
+    pub range: Option<Range<u64>>,
 }

@@ -1,9 +1,7 @@
 //! S3's rules for bucket names and object keys.
 
 use crate::error::{Error, Result};
-
-/// The longest key S3 accepts, in bytes of UTF-8.
-pub const MAX_KEY_LEN: usize = 1024;
+use crate::limits::MAX_KEY_LEN;
 
 /// Checks a bucket name against S3's rules for general purpose buckets: 3 to 63 characters of lowercase
 /// letters, digits, dots and hyphens; starting and ending with a letter or digit; no two adjacent dots; not an

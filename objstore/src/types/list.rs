@@ -1,4 +1,5 @@
-//! ListObjectsV2: prefix, delimiter and common prefixes, start-after, continuation tokens, max-keys.
+//! ListObjectsV2's request and page, its continuation tokens, and the key arithmetic every listing with a
+//! delimiter shares (common prefixes, the first key past a prefix). The listing itself is `bucket/list.rs`.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -6,12 +7,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::backend::{Backend, ListQuery};
 use crate::error::{Error, Result};
-use crate::meta::ObjectMeta;
-
-/// The most keys one ListObjectsV2 page returns (and the default).
-pub const MAX_KEYS: usize = 1000;
+use crate::types::meta::ObjectMeta;
 
 /// The request of a ListObjectsV2 call. The default lists the whole bucket, 1000 keys a page.
 ///
@@ -84,7 +81,7 @@ pub struct ListPage {
 }
 
 /// Where a listing resumes: after a key, or at the first key past a common prefix.
-fn encode_token(pos: &Bound<String>) -> String {
+pub(crate) fn encode_token(pos: &Bound<String>) -> String {
     let raw = match pos {
         Bound::Excluded(k) => format!("e{k}"),
         Bound::Included(k) => format!("i{k}"),
@@ -93,7 +90,8 @@ fn encode_token(pos: &Bound<String>) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_token(bucket: &str, token: &str) -> Result<Bound<String>> {
+/// Reads a continuation token back; `InvalidArgument` for one this crate did not issue.
+pub(crate) fn decode_token(bucket: &str, token: &str) -> Result<Bound<String>> {
     let bad = || Error::InvalidArgument {
         bucket: bucket.to_string(),
         argument: "continuation-token",
@@ -127,6 +125,7 @@ pub(crate) fn successor(s: &str) -> Option<String> {
     None
 }
 
+/// The common prefix `key` rolls up into under `delimiter`, after `prefix`, if any.
 pub(crate) fn common_prefix<'k>(
     key: &'k str,
     prefix: &str,
@@ -135,88 +134,6 @@ pub(crate) fn common_prefix<'k>(
     let d = delimiter.filter(|d| !d.is_empty())?;
     let rest = &key[prefix.len()..];
     rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])
-}
-
-/// Runs one ListObjectsV2 page over a backend.
-pub(crate) async fn list_objects_v2(
-    backend: &dyn Backend,
-    bucket: &str,
-    opts: &ListOptions,
-) -> Result<ListPage> {
-    let max = opts.max_keys.unwrap_or(MAX_KEYS).min(MAX_KEYS);
-    let mut page = ListPage {
-        max_keys: max,
-        ..ListPage::default()
-    };
-    let mut pos: Bound<String> = match (&opts.continuation_token, &opts.start_after) {
-        (Some(t), _) => decode_token(bucket, t)?,
-        (None, Some(s)) => Bound::Excluded(s.clone()),
-        (None, None) => Bound::Unbounded,
-    };
-    if max == 0 {
-        // S3 answers max-keys=0 with an empty, untruncated page; the bucket must still exist.
-        backend.head_bucket(bucket).await?;
-        return Ok(page);
-    }
-    let prefix = opts.prefix.as_str();
-    let delimiter = opts.delimiter.as_deref();
-    let mut count = 0usize;
-    'pages: loop {
-        let limit = max - count + 1;
-        let after = match &pos {
-            Bound::Excluded(k) => Bound::Excluded(k.as_str()),
-            Bound::Included(k) => Bound::Included(k.as_str()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let batch = backend
-            .list(
-                bucket,
-                ListQuery {
-                    prefix,
-                    after,
-                    limit,
-                },
-            )
-            .await?;
-        let exhausted = batch.len() < limit;
-        let mut skipping: Option<String> = None;
-        for meta in batch {
-            if skipping
-                .as_deref()
-                .is_some_and(|cp| meta.key.starts_with(cp))
-            {
-                continue;
-            }
-            if count == max {
-                page.is_truncated = true;
-                break 'pages;
-            }
-            count += 1;
-            if let Some(cp) = common_prefix(&meta.key, prefix, delimiter) {
-                let cp = cp.to_string();
-                match successor(&cp) {
-                    Some(next) => pos = Bound::Included(next),
-                    None => {
-                        page.common_prefixes.push(cp);
-                        break 'pages;
-                    }
-                }
-                page.common_prefixes.push(cp.clone());
-                skipping = Some(cp);
-            } else {
-                pos = Bound::Excluded(meta.key.clone());
-                page.objects.push(meta);
-            }
-        }
-        if exhausted {
-            break;
-        }
-    }
-    page.key_count = count;
-    if page.is_truncated {
-        page.next_continuation_token = Some(encode_token(&pos));
-    }
-    Ok(page)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
-use crate::meta::{ObjectMeta, to_secs};
+use crate::types::meta::{ObjectMeta, to_secs};
 
 /// Preconditions on a read or a write. The default has none.
 ///
@@ -152,7 +152,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::etag::ETag;
+    use crate::types::etag::ETag;
 
     fn meta(at: u64) -> ObjectMeta {
         ObjectMeta::new(

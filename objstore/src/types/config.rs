@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::LifecycleConfiguration;
-use crate::lock::ObjectLockConfig;
+use crate::types::lifecycle::LifecycleConfiguration;
+use crate::types::lock::ObjectLockConfig;
 
 /// A bucket's versioning state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
