@@ -89,7 +89,6 @@ impl Default for EdgeOptions {
 }
 
 /// Builds an [`Edge`]; from [`Edge::builder`].
-#[must_use]
 pub struct EdgeBuilder {
     origin: Arc<dyn Origin>,
     tiers: Vec<Arc<dyn Tier>>,
@@ -109,42 +108,49 @@ impl fmt::Debug for EdgeBuilder {
 
 impl EdgeBuilder {
     /// Adds a tier below the ones already added (the first tier is looked up first).
+    #[must_use]
     pub fn with_tier(mut self, tier: impl Tier + 'static) -> Self {
         self.tiers.push(Arc::new(tier));
         self
     }
 
     /// Adds a shared tier below the ones already added.
+    #[must_use]
     pub fn with_shared_tier(mut self, tier: Arc<dyn Tier>) -> Self {
         self.tiers.push(tier);
         self
     }
 
     /// The clock the edge reads time from (default: the system clock).
+    #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
     /// Replaces all options.
+    #[must_use]
     pub fn with_options(mut self, options: EdgeOptions) -> Self {
         self.options = options;
         self
     }
 
     /// See [`EdgeOptions::coalesce_timeout`].
+    #[must_use]
     pub fn with_coalesce_timeout(mut self, timeout: Duration) -> Self {
         self.options.coalesce_timeout = timeout;
         self
     }
 
     /// See [`EdgeOptions::stale_on_error`].
+    #[must_use]
     pub fn with_stale_on_error(mut self, window: Duration) -> Self {
         self.options.stale_on_error = window;
         self
     }
 
     /// See [`EdgeOptions::origin_timeout`].
+    #[must_use]
     pub fn with_origin_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.origin_timeout = timeout;
         self
@@ -403,6 +409,7 @@ fn etag_list_matches(list: &str, etag: &str) -> bool {
 
 impl Edge {
     /// A builder for an edge in front of `origin`.
+    #[must_use]
     pub fn builder(origin: impl Origin + 'static) -> EdgeBuilder {
         EdgeBuilder {
             origin: Arc::new(origin),
