@@ -57,6 +57,8 @@
 //! assert_eq!(edge.metrics().hits("memory"), 1);
 //! # Ok(()) }
 //! ```
+#![forbid(unsafe_code)]
+
 pub mod edge;
 pub mod error;
 pub mod origin;
