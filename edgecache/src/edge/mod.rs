@@ -183,7 +183,7 @@ impl Edge {
     /// Answers `request`: from cache when RFC 9111 allows, else from the origin.
     ///
     /// # Errors
-    /// The origin's error (or [`Error::OriginTimeout`]) when the origin gave no response and no stale
+    /// The origin's error (or [`Error::OriginTimeout`](crate::Error::OriginTimeout)) when the origin gave no response and no stale
     /// response may be served instead. Every request waiting on the same fetch gets the same error.
     pub async fn handle(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
         Counters::add(&self.inner.counters.requests, 1);
