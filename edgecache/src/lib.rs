@@ -64,6 +64,7 @@ pub mod error;
 pub mod origin;
 pub mod policy;
 pub mod tier;
+mod types;
 
 /// The `http` crate edgecache speaks (requests, responses, headers), re-exported so users match its version.
 pub use http;

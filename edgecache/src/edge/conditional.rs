@@ -7,9 +7,9 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::freshness;
 use super::headers::strip_hop_by_hop;
 use crate::tier::Entry;
+use crate::types::freshness;
 
 /// Weak comparison of entity tags (RFC 9110 section 8.8.3.2).
 pub(super) fn etag_list_matches(list: &str, etag: &str) -> bool {

@@ -1,20 +1,22 @@
-//! Going to the origin: coalesced fetches, background revalidation, revalidation with validators, and the
-//! pass-through of other methods (whose success invalidates).
+//! Going to the origin: coalesced fetches, background revalidation, revalidation with validators, the
+//! pass-through of other methods (whose success invalidates), and a stored prefix completed with a range
+//! request for the rest (RFC 9111 section 3.4).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{self};
+use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
 use super::coalesce::{self, Outcome, Role};
 use super::conditional::{apply_client_conditionals, refresh};
-use super::directives::Directives;
-use super::freshness::ResponseDirectives;
 use super::headers::{ensure_date, strip_hop_by_hop};
 use super::metrics::Counters;
+use super::range::{content_range, partial_key};
 use super::{Decision, Edge, Hit};
 use crate::error::{Error, Result};
+use crate::types::directives::Directives;
+use crate::types::freshness::ResponseDirectives;
 
 impl Edge {
     pub(super) fn revalidate_in_background(&self, key: &str, request: &Request<Bytes>, hit: Hit) {
@@ -324,5 +326,94 @@ impl Edge {
             }
         }
         Ok(response)
+    }
+
+    /// For a full `GET` while only a fresh prefix of the representation is stored: asks the origin for the
+    /// rest (`Range: bytes=N-`) and combines the two into the complete response, which is stored (RFC 9111
+    /// section 3.4). `None` when there is no such prefix, or the origin's answer cannot be combined; the
+    /// caller then fetches as usual.
+    pub(super) async fn complete_partial(
+        &self,
+        key: &str,
+        request: &Request<Bytes>,
+        req_cc: &Directives,
+    ) -> Option<Result<Response<Bytes>>> {
+        let pk = partial_key(key);
+        let part = self.inner.tiers.first()?.get(&pk).await.ok()??;
+        if !matches!(
+            self.decide(&part, request.headers(), req_cc),
+            Decision::Fresh
+        ) {
+            return None;
+        }
+        let (offset, last, total) = content_range(&part.headers)?;
+        let have = (part.body.len() as u64).min(last + 1);
+        if offset != 0 || have == 0 || have >= total {
+            return None;
+        }
+        let mut headers = request.headers().clone();
+        strip_hop_by_hop(&mut headers);
+        headers.insert(
+            header::RANGE,
+            HeaderValue::from_str(&format!("bytes={have}-")).ok()?,
+        );
+        let strong_etag = part
+            .headers
+            .get(header::ETAG)
+            .filter(|e| !e.as_bytes().starts_with(b"W/"));
+        if let Some(etag) = strong_etag {
+            headers.insert(header::IF_RANGE, etag.clone());
+        }
+        let mut origin_request = Request::new(Bytes::new());
+        *origin_request.uri_mut() = request.uri().clone();
+        *origin_request.headers_mut() = headers;
+        Counters::add(&self.inner.counters.misses, 1);
+        let request_time = self.inner.clock.now();
+        let response = match self.call_origin(origin_request).await {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let response_time = self.inner.clock.now();
+        let (mut rparts, rbody) = response.into_parts();
+        strip_hop_by_hop(&mut rparts.headers);
+        ensure_date(&mut rparts.headers, response_time);
+        let combined = if rparts.status == StatusCode::PARTIAL_CONTENT {
+            let same_etag =
+                strong_etag.is_some() && strong_etag == rparts.headers.get(header::ETAG);
+            match content_range(&rparts.headers) {
+                Some((from, to, all))
+                    if same_etag
+                        && from == have
+                        && all == total
+                        && to + 1 == total
+                        && rbody.len() as u64 == total - have =>
+                {
+                    let mut body = Vec::with_capacity(total as usize);
+                    body.extend_from_slice(&part.body[..have as usize]);
+                    body.extend_from_slice(&rbody);
+                    rparts.headers.remove(header::CONTENT_RANGE);
+                    rparts.headers.remove(header::CONTENT_LENGTH);
+                    rparts.status = StatusCode::OK;
+                    Bytes::from(body)
+                }
+                _ => return None, // cannot combine: fetch the whole representation as usual
+            }
+        } else if rparts.status == StatusCode::OK {
+            rbody
+        } else {
+            return None;
+        };
+        self.store_response(
+            key,
+            &Method::GET,
+            request.headers(),
+            &rparts.headers,
+            rparts.status,
+            &combined,
+            request_time,
+            response_time,
+        )
+        .await;
+        Some(Ok(Response::from_parts(rparts, combined)))
     }
 }

@@ -28,9 +28,7 @@
 mod builder;
 mod coalesce;
 mod conditional;
-mod directives;
 mod fetch;
-mod freshness;
 mod headers;
 mod metrics;
 mod purge;
@@ -50,10 +48,6 @@ use stratus_clock::Clock;
 
 pub use self::builder::{EdgeBuilder, EdgeOptions};
 use self::coalesce::Flights;
-use self::directives::Directives;
-use self::freshness::{
-    Heuristic, ResponseDirectives, current_age, freshness_lifetime, pragma_no_cache,
-};
 use self::headers::simple_response;
 use self::metrics::Counters;
 pub use self::metrics::Metrics;
@@ -61,6 +55,10 @@ use self::range::{partial_key, serve_from_part};
 use crate::error::Result;
 use crate::origin::Origin;
 use crate::tier::{Entry, Tier};
+use crate::types::directives::{self, Directives};
+use crate::types::freshness::{
+    self, Heuristic, ResponseDirectives, current_age, freshness_lifetime, pragma_no_cache,
+};
 
 /// An HTTP shared cache in front of an [`Origin`]; see the [module docs](self). Cheap to clone (shared).
 #[derive(Clone)]

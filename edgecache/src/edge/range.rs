@@ -1,107 +1,11 @@
-//! Byte ranges (RFC 9110 section 14): one range served from a complete response, stored `206` parts, and a
-//! stored prefix completed from the origin (RFC 9111 section 3.4).
+//! Byte ranges (RFC 9110 section 14): one range served from a complete response, and stored `206` parts
+//! (the partial slot of a key). Pure helpers; completing a stored prefix from the origin is in `fetch.rs`.
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 
-use super::directives::Directives;
-use super::headers::{ensure_date, strip_hop_by_hop};
-use super::metrics::Counters;
-use super::{Decision, Edge};
-use crate::error::Result;
 use crate::tier::Entry;
-
-impl Edge {
-    /// For a full `GET` while only a fresh prefix of the representation is stored: asks the origin for the
-    /// rest (`Range: bytes=N-`) and combines the two into the complete response, which is stored (RFC 9111
-    /// section 3.4). `None` when there is no such prefix, or the origin's answer cannot be combined; the
-    /// caller then fetches as usual.
-    pub(super) async fn complete_partial(
-        &self,
-        key: &str,
-        request: &Request<Bytes>,
-        req_cc: &Directives,
-    ) -> Option<Result<Response<Bytes>>> {
-        let pk = partial_key(key);
-        let part = self.inner.tiers.first()?.get(&pk).await.ok()??;
-        if !matches!(
-            self.decide(&part, request.headers(), req_cc),
-            Decision::Fresh
-        ) {
-            return None;
-        }
-        let (offset, last, total) = content_range(&part.headers)?;
-        let have = (part.body.len() as u64).min(last + 1);
-        if offset != 0 || have == 0 || have >= total {
-            return None;
-        }
-        let mut headers = request.headers().clone();
-        strip_hop_by_hop(&mut headers);
-        headers.insert(
-            header::RANGE,
-            HeaderValue::from_str(&format!("bytes={have}-")).ok()?,
-        );
-        let strong_etag = part
-            .headers
-            .get(header::ETAG)
-            .filter(|e| !e.as_bytes().starts_with(b"W/"));
-        if let Some(etag) = strong_etag {
-            headers.insert(header::IF_RANGE, etag.clone());
-        }
-        let mut origin_request = Request::new(Bytes::new());
-        *origin_request.uri_mut() = request.uri().clone();
-        *origin_request.headers_mut() = headers;
-        Counters::add(&self.inner.counters.misses, 1);
-        let request_time = self.inner.clock.now();
-        let response = match self.call_origin(origin_request).await {
-            Ok(r) => r,
-            Err(e) => return Some(Err(e)),
-        };
-        let response_time = self.inner.clock.now();
-        let (mut rparts, rbody) = response.into_parts();
-        strip_hop_by_hop(&mut rparts.headers);
-        ensure_date(&mut rparts.headers, response_time);
-        let combined = if rparts.status == StatusCode::PARTIAL_CONTENT {
-            let same_etag =
-                strong_etag.is_some() && strong_etag == rparts.headers.get(header::ETAG);
-            match content_range(&rparts.headers) {
-                Some((from, to, all))
-                    if same_etag
-                        && from == have
-                        && all == total
-                        && to + 1 == total
-                        && rbody.len() as u64 == total - have =>
-                {
-                    let mut body = Vec::with_capacity(total as usize);
-                    body.extend_from_slice(&part.body[..have as usize]);
-                    body.extend_from_slice(&rbody);
-                    rparts.headers.remove(header::CONTENT_RANGE);
-                    rparts.headers.remove(header::CONTENT_LENGTH);
-                    rparts.status = StatusCode::OK;
-                    Bytes::from(body)
-                }
-                _ => return None, // cannot combine: fetch the whole representation as usual
-            }
-        } else if rparts.status == StatusCode::OK {
-            rbody
-        } else {
-            return None;
-        };
-        self.store_response(
-            key,
-            &Method::GET,
-            request.headers(),
-            &rparts.headers,
-            rparts.status,
-            &combined,
-            request_time,
-            response_time,
-        )
-        .await;
-        Some(Ok(Response::from_parts(rparts, combined)))
-    }
-}
 
 /// The one byte range a request asks for, resolved against a representation of `len` bytes:
 /// `None` when the request does not ask for exactly one byte range (or has `If-Range`), `Some(None)` when the

@@ -9,12 +9,12 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
 use super::conditional::apply_client_conditionals;
-use super::freshness::{self, ResponseDirectives, storable};
 use super::metrics::Counters;
 use super::range::{apply_range, content_range, partial_key};
 use super::vary::{language_negotiation_matches, secondary_key, vary_matches, vary_value};
 use super::{Edge, Hit};
 use crate::tier::Entry;
+use crate::types::freshness::{self, ResponseDirectives, storable};
 
 impl Edge {
     pub(super) async fn lookup(&self, key: &str, req_headers: &HeaderMap) -> Option<Hit> {

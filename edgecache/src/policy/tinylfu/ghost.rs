@@ -1,7 +1,5 @@
-//! Ghost feedback: the hashes of recently rejected candidates and evicted victims, and the window resizing
-//! their hits ask for (see the [parent module's docs](super)).
-
-use super::{CANDIDATE_GHOST_DIVISOR, Evicted, GHOST_MAX_FREQUENCY, GHOST_REACH_WINDOWS, TinyLfu};
+//! The ghost tables: the hashes of recently rejected candidates and evicted victims (the feedback their hits
+//! give the window is in `window.rs`).
 
 /// The bits of a hash a ghost slot keeps.
 pub(super) const FINGERPRINT: u64 = 0xFFFF_FFFF_0000_0000;
@@ -49,50 +47,5 @@ impl Ghost {
         }
         self.table[slot] = 0;
         Some(self.pushes.wrapping_sub(entry as u32))
-    }
-}
-
-impl<K, V> TinyLfu<K, V> {
-    pub(super) fn evict_slot(&mut self, idx: u32, why: Evicted) {
-        let hash = self.slots[idx as usize].hash;
-        self.remove_slot(idx);
-        self.evictions += 1;
-        {
-            let cap = self.ghost_cap.max(self.len).max(1);
-            match why {
-                Evicted::Candidate => self
-                    .candidate_ghost
-                    .push(hash, cap / CANDIDATE_GHOST_DIVISOR),
-                Evicted::Victim => self.victim_ghost.push(hash, cap),
-            }
-        }
-    }
-
-    /// ARC-like feedback: a miss on a recently rejected candidate says the window is too small, a miss on a
-    /// recently evicted victim says it is too large.
-    pub(super) fn ghost_feedback(&mut self, hash: u64, weight: u64) {
-        let rare = self.sketch.frequency(hash) <= GHOST_MAX_FREQUENCY;
-        let rejected = if rare {
-            self.candidate_ghost.take(hash)
-        } else {
-            None
-        };
-        if let Some(age) = rejected {
-            // The window's entries, estimated from its share of the weight.
-            let window_entries = (self.len as u64 * self.window_weight)
-                .checked_div(self.weight)
-                .unwrap_or(0)
-                .max(1);
-            // Each growth step needs a reuse of its own (see the module docs): a cache that has hit less often
-            // than the window grew has no evidence that the main entries the window takes are worth less.
-            if u64::from(age) < GHOST_REACH_WINDOWS * window_entries
-                && self.growth_steps < self.reuses
-            {
-                self.growth_steps += 1;
-                self.increase_window(weight);
-            }
-        } else if self.victim_ghost.take(hash).is_some() {
-            self.decrease_window(weight);
-        }
     }
 }

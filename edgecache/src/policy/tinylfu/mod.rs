@@ -48,12 +48,13 @@
 //! measured in `benches/README.md`, section "W-TinyLFU: what each part is worth": the ghost feedback is the
 //! fragile part, and the admission margin is what lets a static main space do as well as LRU on sweeps.
 //!
-//! Entries live in an arena indexed by `u32`, linked into intrusive doubly linked queues ([`arena`]); the hash
-//! table holds only arena indices, so each key is stored once. The ghosts are in [`ghost`], the window's
-//! resizing in [`window`].
+//! Entries live in an arena indexed by `u32`, linked into intrusive doubly linked queues (`arena.rs`, operated
+//! on in `queues.rs`); the hash table holds only arena indices, so each key is stored once. The ghost tables
+//! are in `ghost.rs`, the feedback and the window's resizing in `window.rs`.
 
 mod arena;
 mod ghost;
+mod queues;
 mod window;
 
 use hashbrown::HashTable;
