@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
-
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub mod disk;
@@ -21,6 +19,7 @@ pub mod memory;
 pub use disk::{DiskOptions, DiskTier};
 pub use memory::{MemoryTier, MemoryTierBuilder};
 
+pub use crate::error::{Error, Result};
 pub use crate::types::entry::{ENTRY_OVERHEAD, Entry, HEADER_OVERHEAD};
 
 /// A cache tier: a concurrent map from keys to [`Entry`]s, bounded by bytes.
