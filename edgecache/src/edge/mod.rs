@@ -24,6 +24,11 @@
 //! - a `POST` response whose `Content-Location` is its own URL answers later `GET`s (RFC 9110 section 9.3.3);
 //! - interim (`1xx`) responses are passed on with a fetched response ([`crate::origin::Interim`]), never
 //!   stored.
+//!
+//! This file holds the [`Edge`] and the top-level decision (fresh, stale, revalidate, pass); the rest of the
+//! engine is one concern a file: `builder`, `store` (lookup, storing, `Vary` variants), `fetch` (the origin,
+//! coalescing, revalidation, pass-through, completing a stored prefix), `purge`, `range`, `vary`,
+//! `conditional`, `headers`, `coalesce` and `metrics`.
 
 mod builder;
 mod coalesce;

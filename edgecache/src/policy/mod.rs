@@ -7,7 +7,7 @@
 //! under the exclusive lock (Caffeine's read buffer), so hits on one shard do not wait for each other either.
 //! The policies:
 //!
-//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu.rs`). A small LRU
+//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu/`). A small LRU
 //!   window admits new entries; leaving it, an entry must be estimated more frequent (by a count-min sketch)
 //!   than the main space's victim to get in. Scans and loops cannot flush the main space, and ARC-like ghost
 //!   feedback resizes the window to what the workload rewards (recency or frequency).
