@@ -4,6 +4,28 @@
 //! shared cache (RFC 9111 and RFC 5861), coalesces concurrent misses, and purges by key, prefix and
 //! surrogate tag.
 //!
+//! ## Modules
+//!
+//! Layers from the bottom up; each imports only the ones below it (no import cycles):
+//!
+//! ```text
+//! error.rs, types/   Error and Result; Entry (a stored response), Cache-Control / CDN-Cache-Control
+//!                    parsing (directives) and RFC 9111 arithmetic (freshness): pure, header fields in,
+//!                    values out
+//! policy/            a generic concurrent weight-bounded cache (Cache, CacheBuilder): lru, sketch,
+//!                    tinylfu/ {arena, queues, ghost, window}
+//! tier/, origin.rs   the traits an implementer provides: Tier (+ TierExt) with MemoryTier (on the policy
+//!                    cache), DiskTier and the conformance suite (feature `testing`); Origin
+//! edge/              the engine: Edge with the top-level decision (mod.rs), builder, store (lookup and
+//!                    storing, Vary variants), fetch (origin, coalescing, revalidation), purge, range,
+//!                    vary, conditional, headers, coalesce, metrics
+//! lib.rs             the user API: Edge, EdgeBuilder, EdgeOptions, Metrics, Origin, Entry, Tier, Error
+//! ```
+//!
+//! A tier implementer imports `edgecache::tier::*` (the trait, [`Entry`], its weights, `Result`); users need
+//! only the root. The policy sits below the tiers rather than above them: it knows nothing of HTTP or tiers
+//! (keys and values are generic), and the memory tier is built on it.
+//!
 //! The model:
 //! - an [`Origin`] answers `http::Request<Bytes>` with `http::Response<Bytes>`: a closure
 //!   ([`origin::from_fn`]) or anything implementing the trait;
@@ -57,11 +79,14 @@
 //! assert_eq!(edge.metrics().hits("memory"), 1);
 //! # Ok(()) }
 //! ```
+#![forbid(unsafe_code)]
+
 pub mod edge;
 pub mod error;
 pub mod origin;
 pub mod policy;
 pub mod tier;
+mod types;
 
 /// The `http` crate edgecache speaks (requests, responses, headers), re-exported so users match its version.
 pub use http;

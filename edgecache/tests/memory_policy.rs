@@ -31,10 +31,11 @@ fn policy() -> impl Strategy<Value = Policy> {
 /// A cache whose values carry their own weight, so the test can recompute the weighted size.
 fn cache(capacity: u64, shards: usize, policy: Policy) -> Cache<u16, u16> {
     Cache::builder(capacity)
-        .shards(shards)
-        .policy(policy)
-        .weigher(|_k: &u16, w: &u16| u64::from(*w))
+        .with_shards(shards)
+        .with_policy(policy)
+        .with_weigher(|_k: &u16, w: &u16| u64::from(*w))
         .build()
+        .unwrap()
 }
 
 /// Entries and their total weight, by walking the cache.
@@ -125,7 +126,7 @@ proptest! {
     /// With one shard and unit weights, the LRU policy matches a reference LRU model exactly.
     #[test]
     fn lru_policy_matches_a_model(keys in prop::collection::vec(0u16..30, 1..300), capacity in 1u64..12) {
-        let cache: Cache<u16, u16> = Cache::builder(capacity).shards(1).policy(Policy::Lru).build();
+        let cache: Cache<u16, u16> = Cache::builder(capacity).with_shards(1).with_policy(Policy::Lru).build().unwrap();
         let mut model: Vec<u16> = Vec::new(); // most recent last
         for k in keys {
             let hit = cache.get(&k).is_some();
@@ -156,10 +157,11 @@ fn the_bound_holds_under_concurrent_inserts() {
         let capacity = 50_000;
         let cache: Arc<Cache<u32, Vec<u8>>> = Arc::new(
             Cache::builder(capacity)
-                .shards(4)
-                .policy(policy)
-                .weigher(|_k: &u32, v: &Vec<u8>| 4 + v.len() as u64)
-                .build(),
+                .with_shards(4)
+                .with_policy(policy)
+                .with_weigher(|_k: &u32, v: &Vec<u8>| 4 + v.len() as u64)
+                .build()
+                .unwrap(),
         );
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
@@ -216,7 +218,11 @@ fn the_bound_holds_under_concurrent_inserts() {
 #[test]
 fn the_default_policy_resists_scans_and_lru_does_not() {
     let run = |policy| {
-        let cache: Cache<u32, ()> = Cache::builder(1_000).shards(1).policy(policy).build();
+        let cache: Cache<u32, ()> = Cache::builder(1_000)
+            .with_shards(1)
+            .with_policy(policy)
+            .build()
+            .unwrap();
         for _ in 0..10 {
             for k in 0..500 {
                 if cache.get(&k).is_none() {

@@ -13,18 +13,20 @@ async fn memory_tier_conforms_with_each_policy_and_sharding() {
     for policy in [Policy::TinyLfu, Policy::Lru] {
         conformance::all(|capacity| async move {
             MemoryTier::builder()
-                .capacity_bytes(capacity)
-                .policy(policy)
+                .with_capacity_bytes(capacity)
+                .with_policy(policy)
                 .build()
+                .unwrap()
         })
         .await;
         for shards in [1, 4] {
             conformance::all(|capacity| async move {
                 MemoryTier::builder()
-                    .capacity_bytes(capacity)
-                    .policy(policy)
-                    .shards(shards)
+                    .with_capacity_bytes(capacity)
+                    .with_policy(policy)
+                    .with_shards(shards)
                     .build()
+                    .unwrap()
             })
             .await;
         }
@@ -39,10 +41,11 @@ async fn byte_bound_holds_under_concurrent_inserts_through_the_trait() {
         let capacity = 256 << 10;
         let tier: Arc<MemoryTier> = Arc::new(
             MemoryTier::builder()
-                .capacity_bytes(capacity)
-                .policy(policy)
-                .shards(4)
-                .build(),
+                .with_capacity_bytes(capacity)
+                .with_policy(policy)
+                .with_shards(4)
+                .build()
+                .unwrap(),
         );
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
@@ -110,17 +113,19 @@ async fn byte_bound_holds_under_concurrent_inserts_through_the_trait() {
 #[tokio::test]
 async fn sharding_limits_the_heaviest_entry_and_one_shard_lifts_it() {
     let sharded = MemoryTier::builder()
-        .capacity_bytes(1 << 20)
-        .shards(4)
-        .build();
+        .with_capacity_bytes(1 << 20)
+        .with_shards(4)
+        .build()
+        .unwrap();
     assert_eq!(sharded.max_entry_bytes(), 256 << 10);
     let big = Arc::new(Entry::from_body(vec![0u8; 600 << 10]));
     assert!(!sharded.insert("/big", big.clone()).await.unwrap());
     assert_eq!(sharded.used_bytes(), 0);
     let single = MemoryTier::builder()
-        .capacity_bytes(1 << 20)
-        .shards(1)
-        .build();
+        .with_capacity_bytes(1 << 20)
+        .with_shards(1)
+        .build()
+        .unwrap();
     assert!(single.insert("/big", big).await.unwrap());
     assert!(single.get("/big").await.unwrap().is_some());
 }

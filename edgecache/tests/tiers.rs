@@ -17,9 +17,10 @@ async fn disk(dir: &Path, capacity: u64) -> DiskTier {
 async fn memory_tier_conforms() {
     conformance::all(|capacity| async move {
         MemoryTier::builder()
-            .capacity_bytes(capacity)
-            .shards(1)
+            .with_capacity_bytes(capacity)
+            .with_shards(1)
             .build()
+            .unwrap()
     })
     .await;
 }

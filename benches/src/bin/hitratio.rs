@@ -29,11 +29,12 @@ const MOKA_RUNS: usize = 5;
 fn stratus(keys: &[u32], capacity: usize) -> u64 {
     let mut builder = Cache::builder(capacity as u64);
     if let Some(n) = std::env::var("T_SHARDS").ok().and_then(|v| v.parse().ok()) {
-        builder = builder.shards(n);
+        builder = builder.with_shards(n);
     }
     let cache: Cache<u32, (), foldhash::fast::FixedState> = builder
-        .hasher(foldhash::fast::FixedState::with_seed(0x5EED))
-        .build();
+        .with_hasher(foldhash::fast::FixedState::with_seed(0x5EED))
+        .build()
+        .expect("a cache builder with valid settings");
     let mut hits = 0;
     for &k in keys {
         if cache.get(&k).is_some() {

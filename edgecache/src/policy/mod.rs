@@ -7,7 +7,7 @@
 //! under the exclusive lock (Caffeine's read buffer), so hits on one shard do not wait for each other either.
 //! The policies:
 //!
-//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu.rs`). A small LRU
+//! - [`Policy::TinyLfu`] (the default): W-TinyLFU with an adaptive window (see `tinylfu/`). A small LRU
 //!   window admits new entries; leaving it, an entry must be estimated more frequent (by a count-min sketch)
 //!   than the main space's victim to get in. Scans and loops cannot flush the main space, and ARC-like ghost
 //!   feedback resizes the window to what the workload rewards (recency or frequency).
@@ -16,18 +16,19 @@
 //! Weights come from a weigher (`1` per entry unless one is given); the weighted size never exceeds the
 //! capacity, at any moment and under any interleaving, because each shard's bound is its share of the capacity
 //! and is enforced under its lock. An entry heavier than its shard's share is rejected (not stored), never a
-//! panic. With the default sharding (see [`CacheBuilder::shards`]) a shard holds at least a few hundred average
-//! entries; choose `shards(1)` when single entries may approach the whole capacity.
+//! panic. With the default sharding (see [`CacheBuilder::with_shards`]) a shard holds at least a few hundred average
+//! entries; choose `with_shards(1)` when single entries may approach the whole capacity.
 //!
 //! ```
 //! use edgecache::policy::Cache;
 //!
 //! let cache: Cache<String, Vec<u8>> = Cache::builder(1 << 20)
-//!     .weigher(|key: &String, value: &Vec<u8>| (key.len() + value.len()) as u64)
-//!     .build();
+//!     .with_weigher(|key: &String, value: &Vec<u8>| (key.len() + value.len()) as u64)
+//!     .build()?;
 //! cache.insert("/index.html".to_string(), b"<html>".to_vec());
 //! assert_eq!(cache.get("/index.html").as_deref(), Some(&b"<html>"[..]));
 //! assert!(cache.weighted_size() <= cache.capacity());
+//! # Ok::<(), edgecache::Error>(())
 //! ```
 
 mod lru;
@@ -42,6 +43,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{RwLock, RwLockWriteGuard};
+
+use crate::error::Result;
 
 use self::lru::Lru;
 use self::tinylfu::TinyLfu;
@@ -138,7 +141,10 @@ where
 
 // One value per shard, never moved: the size difference between the variants costs nothing, while a box would
 // add an indirection to every hit.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per shard, never moved; a box would add an indirection to every hit"
+)]
 enum Inner<K, V, S> {
     TinyLfu(TinyLfu<K, V>),
     Lru(Lru<K, V, S>),
@@ -199,7 +205,6 @@ impl<K, V, S> fmt::Debug for Cache<K, V, S> {
 }
 
 /// Configures a [`Cache`]; from [`Cache::builder`].
-#[must_use]
 pub struct CacheBuilder<K, V, S = DefaultHashBuilder> {
     capacity: u64,
     policy: Policy,
@@ -223,7 +228,8 @@ impl<K, V, S> fmt::Debug for CacheBuilder<K, V, S> {
 
 impl<K, V, S> CacheBuilder<K, V, S> {
     /// The admission and eviction policy ([`Policy::TinyLfu`] by default).
-    pub fn policy(mut self, policy: Policy) -> Self {
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
     }
@@ -232,27 +238,31 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     /// available CPU (at most 64), fewer if a shard would then hold under 512 estimated entries: small caches
     /// get one shard and keep the policy's full precision. The capacity is split evenly, so an entry heavier
     /// than `capacity / shards` is rejected.
-    pub fn shards(mut self, shards: usize) -> Self {
+    #[must_use]
+    pub fn with_shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self
     }
 
     /// How many entries the cache is expected to hold when full, to size the shards and the frequency sketch.
     /// Defaults to the capacity without a weigher (each entry weighs 1) and to `capacity / 1024` with one.
-    pub fn estimated_entries(mut self, entries: usize) -> Self {
+    #[must_use]
+    pub fn with_estimated_entries(mut self, entries: usize) -> Self {
         self.estimated_entries = Some(entries);
         self
     }
 
     /// How much an entry weighs (1 without a weigher). For a byte bound, count the key, the value and the
     /// per-entry metadata.
-    pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
+    #[must_use]
+    pub fn with_weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
         self.weigher = Some(Arc::new(weigher));
         self
     }
 
     /// The hasher (a randomly seeded `foldhash` by default). A fixed hasher makes runs reproducible.
-    pub fn hasher<S2>(self, hasher: S2) -> CacheBuilder<K, V, S2> {
+    #[must_use]
+    pub fn with_hasher<S2>(self, hasher: S2) -> CacheBuilder<K, V, S2> {
         CacheBuilder {
             capacity: self.capacity,
             policy: self.policy,
@@ -264,7 +274,20 @@ impl<K, V, S> CacheBuilder<K, V, S> {
     }
 
     /// Builds the cache.
-    pub fn build(self) -> Cache<K, V, S>
+    ///
+    /// # Errors
+    /// None today: every setting is clamped to a valid value. The `Result` keeps the builder convention of the
+    /// workspace (and room for a setting that can be refused).
+    pub fn build(self) -> Result<Cache<K, V, S>>
+    where
+        K: Hash + Eq,
+        S: BuildHasher + Clone,
+    {
+        Ok(self.build_infallible())
+    }
+
+    /// [`build`](Self::build), which cannot fail (for the crate's infallible constructors).
+    pub(crate) fn build_infallible(self) -> Cache<K, V, S>
     where
         K: Hash + Eq,
         S: BuildHasher + Clone,
@@ -327,10 +350,11 @@ where
 {
     /// A cache bounded by `capacity` weight with the default policy, sharding and hasher, each entry weighing 1.
     pub fn new(capacity: u64) -> Self {
-        Self::builder(capacity).build()
+        Self::builder(capacity).build_infallible()
     }
 
     /// A builder for a cache bounded by `capacity` weight.
+    #[must_use]
     pub fn builder(capacity: u64) -> CacheBuilder<K, V> {
         CacheBuilder {
             capacity,
@@ -549,7 +573,7 @@ mod tests {
     fn small_caches_get_one_shard_and_large_ones_several() {
         let small: Cache<u64, u64> = Cache::new(100);
         assert_eq!(small.shard_count(), 1);
-        let large: Cache<u64, u64> = Cache::builder(1 << 30).build();
+        let large: Cache<u64, u64> = Cache::builder(1 << 30).build().unwrap();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert_eq!(
             large.shard_count(),
@@ -557,14 +581,18 @@ mod tests {
                 .next_power_of_two()
                 .min(MAX_DEFAULT_SHARDS)
         );
-        let explicit: Cache<u64, u64> = Cache::builder(1 << 30).shards(3).build();
+        let explicit: Cache<u64, u64> = Cache::builder(1 << 30).with_shards(3).build().unwrap();
         assert_eq!(explicit.shard_count(), 4);
     }
 
     #[test]
     fn shard_capacities_add_up() {
         for policy in [Policy::TinyLfu, Policy::Lru] {
-            let cache: Cache<u64, u64> = Cache::builder(1003).shards(4).policy(policy).build();
+            let cache: Cache<u64, u64> = Cache::builder(1003)
+                .with_shards(4)
+                .with_policy(policy)
+                .build()
+                .unwrap();
             let total: u64 = cache
                 .shards
                 .iter()
@@ -579,9 +607,10 @@ mod tests {
     fn both_policies_serve_the_same_api() {
         for policy in [Policy::TinyLfu, Policy::Lru] {
             let cache: Cache<String, String> = Cache::builder(1000)
-                .policy(policy)
-                .weigher(|k: &String, v: &String| (k.len() + v.len()) as u64)
-                .build();
+                .with_policy(policy)
+                .with_weigher(|k: &String, v: &String| (k.len() + v.len()) as u64)
+                .build()
+                .unwrap();
             assert_eq!(cache.policy(), policy);
             assert!(cache.insert("a".into(), "1".into()));
             assert!(cache.insert("b".into(), "22".into()));
@@ -611,7 +640,7 @@ mod tests {
     #[test]
     fn counts_evictions() {
         for policy in [Policy::TinyLfu, Policy::Lru] {
-            let cache: Cache<u64, u64> = Cache::builder(10).policy(policy).build();
+            let cache: Cache<u64, u64> = Cache::builder(10).with_policy(policy).build().unwrap();
             for k in 0..100 {
                 cache.insert(k, k);
             }

@@ -11,7 +11,7 @@
 //! use edgecache::tier::MemoryTier;
 //!
 //! # futures::executor::block_on(async {
-//! let tier = MemoryTier::builder().capacity_bytes(1 << 20).build();
+//! let tier = MemoryTier::builder().with_capacity_bytes(1 << 20).build()?;
 //! assert!(tier.insert("GET https://example.com/", Arc::new(Entry::from_body("hello"))).await?);
 //! let hit = tier.get("GET https://example.com/").await?.expect("a hit");
 //! assert_eq!(&hit.body[..], b"hello");
@@ -39,7 +39,6 @@ pub struct MemoryTier {
 
 /// Configures a [`MemoryTier`]; from [`MemoryTier::builder`].
 #[derive(Debug, Clone)]
-#[must_use]
 pub struct MemoryTierBuilder {
     capacity_bytes: u64,
     policy: Policy,
@@ -60,45 +59,58 @@ impl Default for MemoryTierBuilder {
 
 impl MemoryTierBuilder {
     /// The most bytes the tier holds ([`DEFAULT_CAPACITY_BYTES`] by default).
-    pub fn capacity_bytes(mut self, bytes: u64) -> Self {
+    #[must_use]
+    pub fn with_capacity_bytes(mut self, bytes: u64) -> Self {
         self.capacity_bytes = bytes;
         self
     }
 
     /// The admission and eviction policy: [`Policy::TinyLfu`] (default) or [`Policy::Lru`].
-    pub fn policy(mut self, policy: Policy) -> Self {
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
     }
 
-    /// The number of shards (see [`CacheBuilder::shards`](crate::policy::CacheBuilder::shards)). An entry
+    /// The number of shards (see [`CacheBuilder::with_shards`](crate::policy::CacheBuilder::with_shards)). An entry
     /// heavier than `capacity / shards` is declined, so use `1` when single responses may approach the whole
     /// capacity. By default small tiers get one shard.
-    pub fn shards(mut self, shards: usize) -> Self {
+    #[must_use]
+    pub fn with_shards(mut self, shards: usize) -> Self {
         self.shards = Some(shards);
         self
     }
 
     /// How many entries the tier is expected to hold when full (default: one per KiB of capacity); sizes the
     /// shards and the policy's frequency sketch.
-    pub fn estimated_entries(mut self, entries: usize) -> Self {
+    #[must_use]
+    pub fn with_estimated_entries(mut self, entries: usize) -> Self {
         self.estimated_entries = Some(entries);
         self
     }
 
     /// Builds the tier.
-    pub fn build(self) -> MemoryTier {
+    ///
+    /// # Errors
+    /// None today (see [`CacheBuilder::build`](crate::policy::CacheBuilder::build)); the `Result` keeps the
+    /// builder convention of the workspace.
+    pub fn build(self) -> Result<MemoryTier> {
+        Ok(self.build_infallible())
+    }
+
+    /// [`build`](Self::build), which cannot fail (for [`MemoryTier::new`] and the edge's default tier).
+    pub(crate) fn build_infallible(self) -> MemoryTier {
         let mut builder = Cache::builder(self.capacity_bytes)
-            .policy(self.policy)
-            .weigher(|key: &String, entry: &Arc<Entry>| entry.weight(key));
+            .with_policy(self.policy)
+            .with_weigher(|key: &String, entry: &Arc<Entry>| entry.weight(key));
         if let Some(shards) = self.shards {
-            builder = builder.shards(shards);
+            builder = builder.with_shards(shards);
         }
         if let Some(entries) = self.estimated_entries {
-            builder = builder.estimated_entries(entries);
+            builder = builder.with_estimated_entries(entries);
         }
         MemoryTier {
-            cache: builder.build(),
+            cache: builder.build_infallible(),
         }
     }
 }
@@ -106,10 +118,13 @@ impl MemoryTierBuilder {
 impl MemoryTier {
     /// A tier of `capacity_bytes` with the default policy.
     pub fn new(capacity_bytes: u64) -> Self {
-        Self::builder().capacity_bytes(capacity_bytes).build()
+        Self::builder()
+            .with_capacity_bytes(capacity_bytes)
+            .build_infallible()
     }
 
     /// A builder (64 MiB, W-TinyLFU, by default).
+    #[must_use]
     pub fn builder() -> MemoryTierBuilder {
         MemoryTierBuilder::default()
     }
@@ -204,9 +219,10 @@ mod tests {
         for policy in [Policy::TinyLfu, Policy::Lru] {
             block_on(async {
                 let tier = MemoryTier::builder()
-                    .capacity_bytes(10_000)
-                    .policy(policy)
-                    .build();
+                    .with_capacity_bytes(10_000)
+                    .with_policy(policy)
+                    .build()
+                    .unwrap();
                 assert_eq!(tier.policy(), policy);
                 let e = Arc::new(Entry::from_body("hello").with_surrogate_keys(vec!["t".into()]));
                 assert!(tier.insert("/a/1", e.clone()).await.unwrap());

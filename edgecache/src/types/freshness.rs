@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, Method, StatusCode};
 
 use super::directives::{DELTA_MAX, Directives, parse_cdn, parse_delta};
-use crate::tier::Entry;
+use super::entry::Entry;
 
 /// Status codes that are heuristically cacheable (RFC 9110 section 15.1).
 pub(crate) fn heuristically_cacheable(status: StatusCode) -> bool {
