@@ -53,14 +53,14 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
 //! let clock = ManualClock::new();
-//! let rt = Runtime::builder().clock(clock.clock()).keep_alive(Duration::from_secs(300)).build()?;
+//! let rt = Runtime::builder().with_clock(clock.clock()).with_keep_alive(Duration::from_secs(300)).build()?;
 //! rt.create_function(
 //!     "greet",
 //!     Code::from_fn(|event: serde_json::Value, ctx: funcrt::Context| async move {
 //!         ctx.log(format!("greeting {}", event["name"]));
 //!         Ok::<_, funcrt::HandlerError>(json!({ "hello": event["name"] }))
 //!     }),
-//!     FunctionConfig::builder().memory_mb(256).build()?,
+//!     FunctionConfig::builder().with_memory_mb(256).build()?,
 //! )?;
 //!
 //! let first = rt.invoke("greet", json!({ "name": "ada" })).await?;
@@ -87,46 +87,34 @@
 //! # Ok(()) }
 //! ```
 
-mod alias;
-mod concurrency;
-mod config;
-mod context;
+#![forbid(unsafe_code)]
+
 mod error;
-mod events;
 mod function;
 mod instance;
 mod invoke;
-pub mod lambda;
-mod logs;
-mod metering;
+pub mod limits;
+mod registry;
 mod runtime;
 mod shard;
-mod version;
+mod types;
 
-pub use alias::{AliasConfig, AliasInfo, RoutingConfig};
-pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY};
-pub use config::{
-    ConfigUpdate, FunctionConfig, FunctionConfigBuilder, INIT_TIMEOUT, MAX_ENVIRONMENT_BYTES,
-    MAX_MEMORY_MB, MAX_PER_INSTANCE_CONCURRENCY, MAX_TIMEOUT, MIN_MEMORY_MB,
-};
-pub use context::{Context, EnvConfig};
-pub use error::{Error, Result, ThrottleReason};
-pub use events::{
-    Condition, Destination, EventInvokeConfig, EventQueue, MAX_EVENT_AGE, MIN_EVENT_AGE, Message,
-    RETRY_DELAYS, THROTTLE_BACKOFF_MAX, THROTTLE_BACKOFF_START, destination_record,
-};
+pub use error::{Error, FunctionError, FunctionErrorKind, Result, ThrottleReason};
+pub use function::lambda;
 pub use function::{Code, FnFunction, Function, HandlerError, InitContext, handler_fn};
-pub use invoke::{
-    ASYNC_PAYLOAD_LIMIT, FunctionError, FunctionErrorKind, InvocationType, InvokeOptions,
-    InvokeResponse, SYNC_PAYLOAD_LIMIT,
-};
-pub use logs::InvocationLog;
-pub use metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
-pub use runtime::{
-    AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime,
-    RuntimeBuilder,
-};
+pub use invoke::destination_record;
+pub use runtime::{Runtime, RuntimeBuilder};
 /// Events and responses are `serde_json` values; the crate is re-exported so callers need no second
 /// dependency to build them.
 pub use serde_json::{self, Value};
-pub use version::{LATEST, VersionInfo};
+pub use types::alias::{AliasConfig, AliasInfo, RoutingConfig};
+pub use types::config::{ConfigUpdate, FunctionConfig, FunctionConfigBuilder};
+pub use types::context::{Context, EnvConfig};
+pub use types::event_config::{Condition, Destination, EventInvokeConfig};
+pub use types::info::{
+    AccountSettings, FunctionInfo, FunctionPage, LATEST, ListOptions, VersionInfo,
+};
+pub use types::invocation::{InvocationType, InvokeOptions, InvokeResponse};
+pub use types::logs::InvocationLog;
+pub use types::metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
+pub use types::queue::{EventQueue, Message};
