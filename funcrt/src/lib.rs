@@ -3,6 +3,32 @@
 //! `funcrt` runs functions inside the host process with the semantics of AWS Lambda, so an application can
 //! use it to run handlers and a test suite can use it as a faithful double of Lambda.
 //!
+//! ## Modules
+//! Layers as folders; each imports only the ones below it (no import cycles):
+//! ```text
+//! lib.rs       the user API (re-exports), `limits`, `lambda`
+//!   runtime/   Runtime and RuntimeBuilder, one file per concern of Lambda's API: builder, functions,
+//!              versions, aliases, concurrency, invoke, metrics
+//!   invoke/    the engine: one attempt, sync invocation, the event queue with retries and
+//!              destinations, the destination record, payload limits
+//!   registry/  the shared state: the function table, each function's versions, aliases,
+//!              concurrency admission, metrics counters, qualifier resolution
+//!   instance/  execution environments: what one starts from (VersionConfig), the cold start, the
+//!              idle pool
+//!   function/  the Function trait, Code and its adapters (closures, tower, lambda_runtime)
+//!   types/     data users build and read: configuration, aliases, asynchronous settings and queues,
+//!              Context, logs, metering records, invocation options and responses
+//! error.rs  limits.rs  shard.rs   the bottom: the error enum, Lambda's limits, per-thread sharding
+//! ```
+//! Where this differs from the issue's sketch, and why:
+//! - `VersionConfig` (code and configuration at one revision) lives in `instance/`, not in a
+//!   configuration file: it holds the [`Code`], so putting it in `types/` would make the bottom layer
+//!   import `function/`; it is what an instance is started from, and the registry only stores it.
+//! - `instance/` is a layer of its own under `registry/`: a version owns an idle pool, so the pool must
+//!   sit below the registry, and the cold start only needs that pool and a label, never the version.
+//! - The destination record is pure formatting (`invoke/destination.rs`); delivering it stays with the
+//!   event queue (`invoke/event.rs`), because delivering to a function enqueues again.
+//!
 //! ## The model
 //! - A **function** is [`Code`] (how to start an instance: an init that yields a [`Function`], the async
 //!   handler of a JSON event and a [`Context`]) plus a [`FunctionConfig`] (memory 128..=10240 MB,
@@ -13,8 +39,8 @@
 //! - An **invocation** is [`InvocationType::RequestResponse`] (runs in the caller's task, returns the
 //!   result), [`InvocationType::Event`] (queued, retried after 1 and 2 minutes, throttles wait in the
 //!   queue, outcomes to destinations; see [`EventInvokeConfig`]) or [`InvocationType::DryRun`].
-//! - **Concurrency**: an account limit (default 1000, 100 always unreserved) and per-function reserved
-//!   concurrency. A synchronous call past a limit fails at once with [`Error::TooManyRequests`].
+//! - **Concurrency** (numbers in [`limits`]): an account limit (default 1000, 100 always unreserved)
+//!   and per-function reserved concurrency. A synchronous call past a limit fails at once with [`Error::TooManyRequests`].
 //! - **Instances**: the init runs once per instance (the cold start); an instance serves one invocation
 //!   at a time (or `per_instance_concurrency`), stays warm for the keep-alive, and is discarded after a
 //!   panic or a timeout. Provisioned concurrency initialises instances ahead of time.

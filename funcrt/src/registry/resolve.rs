@@ -29,14 +29,7 @@ pub(crate) fn resolve(f: &FunctionState, qualifier: Option<&str>) -> Result<Targ
             invoked_arn: f.latest.arn.clone(),
         }),
         Some(q) if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) => {
-            let v = q
-                .parse::<u32>()
-                .ok()
-                .and_then(|n| f.versions.load().get(&n).cloned())
-                .ok_or_else(|| Error::VersionNotFound {
-                    function: f.name.to_string(),
-                    version: q.to_owned(),
-                })?;
+            let v = published(f, q)?;
             let invoked_arn = v.arn.clone();
             Ok(Target {
                 version: v,
@@ -65,6 +58,11 @@ pub(crate) fn version_by_label(f: &FunctionState, label: &str) -> Result<Arc<Ver
     if label == LATEST {
         return Ok(f.latest.clone());
     }
+    published(f, label)
+}
+
+/// The published version numbered `label`.
+fn published(f: &FunctionState, label: &str) -> Result<Arc<VersionState>> {
     label
         .parse::<u32>()
         .ok()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::function::Code;
+use crate::instance::VersionConfig;
 use crate::registry::{FunctionMap, FunctionState, VersionState};
 use crate::runtime::Runtime;
 use crate::types::config::{ConfigUpdate, FunctionConfig, validate_function_name};
@@ -67,18 +68,7 @@ impl Runtime {
     /// # Errors
     /// [`Error::FunctionNotFound`].
     pub fn update_function_code(&self, name: &str, code: Code) -> Result<FunctionInfo> {
-        let f = self.lookup(name)?;
-        let _c = f.control.lock();
-        let old = f.latest.config.load_full();
-        let vc = self
-            .inner
-            .version_config(name, LATEST, code, old.config.clone());
-        f.latest.config.store(Arc::new(vc));
-        f.latest
-            .pool
-            .reap(self.inner.clock.instant(), Duration::ZERO);
-        drop(_c);
-        Ok(f.info())
+        self.update_latest(name, |old| Ok((code, old.config.clone())))
     }
 
     /// Changes `$LATEST`'s configuration (`UpdateFunctionConfiguration`); warm instances are retired.
@@ -90,13 +80,23 @@ impl Runtime {
         name: &str,
         update: ConfigUpdate,
     ) -> Result<FunctionInfo> {
+        self.update_latest(name, |old| {
+            Ok((old.code.clone(), update.apply(&old.config)?))
+        })
+    }
+
+    /// Swaps in a new revision of `$LATEST`, made by `change` from the current one, under the function's
+    /// control lock, and retires the warm instances of the old revision.
+    fn update_latest(
+        &self,
+        name: &str,
+        change: impl FnOnce(&VersionConfig) -> Result<(Code, FunctionConfig)>,
+    ) -> Result<FunctionInfo> {
         let f = self.lookup(name)?;
         let _c = f.control.lock();
         let old = f.latest.config.load_full();
-        let config = update.apply(&old.config)?;
-        let vc = self
-            .inner
-            .version_config(name, LATEST, old.code.clone(), config);
+        let (code, config) = change(&old)?;
+        let vc = self.inner.version_config(name, LATEST, code, config);
         f.latest.config.store(Arc::new(vc));
         f.latest
             .pool
