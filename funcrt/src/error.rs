@@ -1,4 +1,5 @@
-//! The crate's one error type, mapped to Lambda's API error codes.
+//! The crate's one error type, mapped to Lambda's API error codes, and the function error an invocation
+//! reports.
 
 use std::fmt;
 
@@ -33,6 +34,43 @@ impl fmt::Display for ThrottleReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Whether a function error came from the handler or from the runtime around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionErrorKind {
+    /// The handler returned an error.
+    Handled,
+    /// The handler panicked, timed out, its init failed, or its response was too large; the instance (if
+    /// any) was discarded.
+    Unhandled,
+}
+
+impl FunctionErrorKind {
+    /// `Handled` or `Unhandled`, as Lambda's `X-Amz-Function-Error` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunctionErrorKind::Handled => "Handled",
+            FunctionErrorKind::Unhandled => "Unhandled",
+        }
+    }
+}
+
+impl fmt::Display for FunctionErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed invocation, as Lambda reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    /// Handled or unhandled.
+    pub kind: FunctionErrorKind,
+    /// `errorType` (e.g. `Sandbox.Timedout`, `Runtime.ExitError`, or the handler's type).
+    pub error_type: String,
+    /// `errorMessage`.
+    pub error_message: String,
 }
 
 /// Everything that can go wrong in a funcrt call.
@@ -116,7 +154,7 @@ pub enum Error {
         /// The version that ran.
         version: String,
         /// What the handler (or the runtime around it) reported.
-        error: crate::FunctionError,
+        error: FunctionError,
     },
     /// Provisioned concurrency could not be set up: an instance's init failed.
     #[error("provisioning {function}:{version} failed: {message}")]

@@ -3,6 +3,32 @@
 //! `funcrt` runs functions inside the host process with the semantics of AWS Lambda, so an application can
 //! use it to run handlers and a test suite can use it as a faithful double of Lambda.
 //!
+//! ## Modules
+//! Layers as folders; each imports only the ones below it (no import cycles):
+//! ```text
+//! lib.rs       the user API (re-exports), `limits`, `lambda`
+//!   runtime/   Runtime and RuntimeBuilder, one file per concern of Lambda's API: builder, functions,
+//!              versions, aliases, concurrency, invoke, metrics
+//!   invoke/    the engine: one attempt, sync invocation, the event queue with retries and
+//!              destinations, the destination record, payload limits
+//!   registry/  the shared state: the function table, each function's versions, aliases,
+//!              concurrency admission, metrics counters, qualifier resolution
+//!   instance/  execution environments: what one starts from (VersionConfig), the cold start, the
+//!              idle pool
+//!   function/  the Function trait, Code and its adapters (closures, tower, lambda_runtime)
+//!   types/     data users build and read: configuration, aliases, asynchronous settings and queues,
+//!              Context, logs, metering records, invocation options and responses
+//! error.rs  limits.rs  shard.rs   the bottom: the error enum, Lambda's limits, per-thread sharding
+//! ```
+//! Where this differs from the issue's sketch, and why:
+//! - `VersionConfig` (code and configuration at one revision) lives in `instance/`, not in a
+//!   configuration file: it holds the [`Code`], so putting it in `types/` would make the bottom layer
+//!   import `function/`; it is what an instance is started from, and the registry only stores it.
+//! - `instance/` is a layer of its own under `registry/`: a version owns an idle pool, so the pool must
+//!   sit below the registry, and the cold start only needs that pool and a label, never the version.
+//! - The destination record is pure formatting (`invoke/destination.rs`); delivering it stays with the
+//!   event queue (`invoke/event.rs`), because delivering to a function enqueues again.
+//!
 //! ## The model
 //! - A **function** is [`Code`] (how to start an instance: an init that yields a [`Function`], the async
 //!   handler of a JSON event and a [`Context`]) plus a [`FunctionConfig`] (memory 128..=10240 MB,
@@ -13,8 +39,8 @@
 //! - An **invocation** is [`InvocationType::RequestResponse`] (runs in the caller's task, returns the
 //!   result), [`InvocationType::Event`] (queued, retried after 1 and 2 minutes, throttles wait in the
 //!   queue, outcomes to destinations; see [`EventInvokeConfig`]) or [`InvocationType::DryRun`].
-//! - **Concurrency**: an account limit (default 1000, 100 always unreserved) and per-function reserved
-//!   concurrency. A synchronous call past a limit fails at once with [`Error::TooManyRequests`].
+//! - **Concurrency** (numbers in [`limits`]): an account limit (default 1000, 100 always unreserved)
+//!   and per-function reserved concurrency. A synchronous call past a limit fails at once with [`Error::TooManyRequests`].
 //! - **Instances**: the init runs once per instance (the cold start); an instance serves one invocation
 //!   at a time (or `per_instance_concurrency`), stays warm for the keep-alive, and is discarded after a
 //!   panic or a timeout. Provisioned concurrency initialises instances ahead of time.
@@ -53,14 +79,14 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
 //! let clock = ManualClock::new();
-//! let rt = Runtime::builder().clock(clock.clock()).keep_alive(Duration::from_secs(300)).build()?;
+//! let rt = Runtime::builder().with_clock(clock.clock()).with_keep_alive(Duration::from_secs(300)).build()?;
 //! rt.create_function(
 //!     "greet",
 //!     Code::from_fn(|event: serde_json::Value, ctx: funcrt::Context| async move {
 //!         ctx.log(format!("greeting {}", event["name"]));
 //!         Ok::<_, funcrt::HandlerError>(json!({ "hello": event["name"] }))
 //!     }),
-//!     FunctionConfig::builder().memory_mb(256).build()?,
+//!     FunctionConfig::builder().with_memory_mb(256).build()?,
 //! )?;
 //!
 //! let first = rt.invoke("greet", json!({ "name": "ada" })).await?;
@@ -87,46 +113,34 @@
 //! # Ok(()) }
 //! ```
 
-mod alias;
-mod concurrency;
-mod config;
-mod context;
+#![forbid(unsafe_code)]
+
 mod error;
-mod events;
 mod function;
 mod instance;
 mod invoke;
-pub mod lambda;
-mod logs;
-mod metering;
+pub mod limits;
+mod registry;
 mod runtime;
 mod shard;
-mod version;
+mod types;
 
-pub use alias::{AliasConfig, AliasInfo, RoutingConfig};
-pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, MIN_UNRESERVED_CONCURRENCY};
-pub use config::{
-    ConfigUpdate, FunctionConfig, FunctionConfigBuilder, INIT_TIMEOUT, MAX_ENVIRONMENT_BYTES,
-    MAX_MEMORY_MB, MAX_PER_INSTANCE_CONCURRENCY, MAX_TIMEOUT, MIN_MEMORY_MB,
-};
-pub use context::{Context, EnvConfig};
-pub use error::{Error, Result, ThrottleReason};
-pub use events::{
-    Condition, Destination, EventInvokeConfig, EventQueue, MAX_EVENT_AGE, MIN_EVENT_AGE, Message,
-    RETRY_DELAYS, THROTTLE_BACKOFF_MAX, THROTTLE_BACKOFF_START, destination_record,
-};
+pub use error::{Error, FunctionError, FunctionErrorKind, Result, ThrottleReason};
+pub use function::lambda;
 pub use function::{Code, FnFunction, Function, HandlerError, InitContext, handler_fn};
-pub use invoke::{
-    ASYNC_PAYLOAD_LIMIT, FunctionError, FunctionErrorKind, InvocationType, InvokeOptions,
-    InvokeResponse, SYNC_PAYLOAD_LIMIT,
-};
-pub use logs::InvocationLog;
-pub use metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
-pub use runtime::{
-    AccountSettings, DEFAULT_KEEP_ALIVE, FunctionInfo, FunctionPage, ListOptions, Runtime,
-    RuntimeBuilder,
-};
+pub use invoke::destination_record;
+pub use runtime::{Runtime, RuntimeBuilder};
 /// Events and responses are `serde_json` values; the crate is re-exported so callers need no second
 /// dependency to build them.
 pub use serde_json::{self, Value};
-pub use version::{LATEST, VersionInfo};
+pub use types::alias::{AliasConfig, AliasInfo, RoutingConfig};
+pub use types::config::{ConfigUpdate, FunctionConfig, FunctionConfigBuilder};
+pub use types::context::{Context, EnvConfig};
+pub use types::event_config::{Condition, Destination, EventInvokeConfig};
+pub use types::info::{
+    AccountSettings, FunctionInfo, FunctionPage, LATEST, ListOptions, VersionInfo,
+};
+pub use types::invocation::{InvocationType, InvokeOptions, InvokeResponse};
+pub use types::logs::InvocationLog;
+pub use types::metering::{FunctionMetrics, MetricsSnapshot, PriceTable, Report};
+pub use types::queue::{EventQueue, Message};

@@ -15,8 +15,8 @@ pub(crate) async fn run() -> crate::TourResult {
     println!("== funcrt: AWS Lambda semantics in-process");
     let clock = ManualClock::new();
     let rt = Runtime::builder()
-        .clock(clock.clock())
-        .keep_alive(Duration::from_secs(300))
+        .with_clock(clock.clock())
+        .with_keep_alive(Duration::from_secs(300))
         .build()?;
 
     // A function whose init takes 180 ms (on the clock) once per instance: the cold start.
@@ -38,9 +38,9 @@ pub(crate) async fn run() -> crate::TourResult {
         "thumbnail",
         code,
         FunctionConfig::builder()
-            .memory_mb(512)
-            .timeout(Duration::from_secs(10))
-            .env("PREFIX", "small")
+            .with_memory_mb(512)
+            .with_timeout(Duration::from_secs(10))
+            .with_env("PREFIX", "small")
             .build()?,
     )?;
 

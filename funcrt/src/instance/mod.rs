@@ -1,0 +1,21 @@
+//! Instances (Lambda's execution environments): what one is started from, starting one (the cold start),
+//! and the idle pool of each version.
+//!
+//! An instance is created by running the code's init once (the cold start). It serves one invocation at a
+//! time, or `per_instance_concurrency` at once; each of those places is a *slot*. Idle slots wait in a
+//! stack behind a mutex held only for a push or a pop (never across an `.await`, never while user code
+//! runs): the most recently used slot is reused first, so the warmest instance serves and the oldest ones
+//! age out. Slots idle past the keep-alive are reaped, when checked out or by
+//! [`crate::Runtime::reap_idle_instances`]; provisioned slots are never reaped.
+//!
+//! This layer knows nothing of functions, versions or aliases: a version (in `registry`) owns a [`Pool`]
+//! and hands it, with its label, to [`start_instance`].
+
+mod environment;
+mod pool;
+mod revision;
+mod start;
+
+pub(crate) use pool::Pool;
+pub(crate) use revision::VersionConfig;
+pub(crate) use start::{InitFailure, Started, panic_message, start_instance};
