@@ -63,14 +63,19 @@ pub fn unexplained_suppressions(files: &[PathBuf]) -> Vec<String> {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
-        for (n, line) in text.lines().enumerate() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
             let code = line.trim_start();
             if code.starts_with("//") {
                 continue;
             }
             let allow = code.starts_with("#[allow(") || code.starts_with("#![allow(");
-            let bare_expect = (code.starts_with("#[expect(") || code.starts_with("#![expect("))
-                && !code.contains("reason");
+            let expect = code.starts_with("#[expect(") || code.starts_with("#![expect(");
+            // The attribute runs to the line that closes it (rustfmt breaks a long one over several).
+            let end = (n..lines.len())
+                .find(|&i| lines[i].contains(")]"))
+                .unwrap_or(n);
+            let bare_expect = expect && !lines[n..=end].iter().any(|l| l.contains("reason"));
             if allow || bare_expect {
                 out.push(format!("{}:{}: {}", f.display(), n + 1, code));
             }
@@ -164,11 +169,29 @@ mod tests {
         let f = write(
             dir.path(),
             "a.rs",
-            "#[allow(dead_code)]\nfn a() {}\n// #[allow(x)] in a comment\n#[expect(dead_code)]\nfn b() {}\n\
-             #[expect(dead_code, reason = \"kept for the doc example\")]\nfn c() {}\n",
+            &[
+                "#[allow(dead_code)]",
+                "fn a() {}",
+                "// #[allow(x)] in a comment",
+                "#[expect(dead_code)]",
+                "fn b() {}",
+                "#[expect(dead_code, reason = \"kept for the doc example\")]",
+                "fn c() {}",
+                "#[expect(",
+                "    dead_code,",
+                "    reason = \"broken over lines by rustfmt\"",
+                ")]",
+                "fn d() {}",
+                "#[expect(",
+                "    dead_code",
+                ")]",
+                "fn e() {}",
+            ]
+            .join("\n"),
         );
         let found = unexplained_suppressions(&[f]);
-        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[2].contains("a.rs:13:"), "{found:?}");
         assert!(
             found[0].ends_with("a.rs:1: #[allow(dead_code)]"),
             "{found:?}"

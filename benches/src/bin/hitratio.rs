@@ -12,6 +12,7 @@
 //! point on the small LIRS traces). Its figure in the table is the mean of [`MOKA_RUNS`] runs, its expected
 //! hit ratio; the last line also gives stratus's largest shortfall against moka's best single run, so the
 //! reader sees both.
+#![forbid(unsafe_code)]
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
