@@ -61,7 +61,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
-use std::ops::{Bound, Range};
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,10 +74,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::index::{self, VersionIndex, missing};
+use super::uploads::{UploadTable, no_such_upload};
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
-    VersionQuery, WriteCheck, list_start, pick_parts, valid_version_id, version_start,
-    versions_after,
+    VersionQuery, WriteCheck, valid_version_id,
 };
 use crate::config::BucketConfig;
 use crate::error::{Error, Result};
@@ -153,10 +154,10 @@ struct BucketRecord {
     config: BucketConfig,
 }
 
-#[derive(Debug)]
+/// What the fs backend keeps of an upload in progress besides its parts.
+#[derive(Debug, Default)]
 struct FsUpload {
-    upload: Upload,
-    parts: BTreeMap<u32, PartInfo>,
+    /// A complete is under way: the upload takes no more parts and no second complete.
     completing: bool,
     /// Makes the names of its part files durable.
     folder_sync: Arc<GroupSync>,
@@ -199,8 +200,6 @@ impl GroupSync {
     }
 }
 
-type Versions = Vec<Arc<ObjectMeta>>;
-
 /// One part of a multipart object: `len` bytes at `off` in the file `part-{part}` of its data folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Segment {
@@ -239,11 +238,11 @@ struct FsBucket {
     config: RwLock<Arc<BucketConfig>>,
     config_lock: tokio::sync::Mutex<()>,
     /// Each key's versions, newest (largest `seq`) first.
-    index: RwLock<BTreeMap<Arc<str>, Versions>>,
+    index: RwLock<VersionIndex>,
     stripes: Box<[Arc<tokio::sync::Mutex<()>>]>,
     deleted: AtomicBool,
     seq: AtomicU64,
-    uploads: Mutex<HashMap<String, FsUpload>>,
+    uploads: Mutex<UploadTable<FsUpload>>,
     /// Names folders handed to [`FsBucket::discard`].
     discarded: AtomicU64,
 }
@@ -259,37 +258,6 @@ fn key_hash(key: &str) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
-    match version {
-        None => Error::no_such_key(bucket, key),
-        Some(v) => Error::no_such_version(bucket, key, v),
-    }
-}
-
-fn no_such_upload(bucket: &str, upload_id: &str) -> Error {
-    Error::NoSuchUpload {
-        bucket: bucket.to_string(),
-        upload_id: upload_id.to_string(),
-    }
-}
-
-/// Inserts a version into a key's list (newest first by `seq`), replacing one with the same id.
-fn insert_version(versions: &mut Versions, meta: Arc<ObjectMeta>) {
-    versions.retain(|m| m.version_id != meta.version_id);
-    let at = versions
-        .iter()
-        .position(|m| m.seq < meta.seq)
-        .unwrap_or(versions.len());
-    versions.insert(at, meta);
-}
-
-fn pick<'v>(versions: &'v Versions, version: Option<&str>) -> Option<&'v Arc<ObjectMeta>> {
-    match version {
-        None => versions.first(),
-        Some(v) => versions.iter().find(|m| m.version_id == v),
-    }
-}
-
 impl FsBucket {
     fn new(info: BucketInfo, dir: PathBuf, config: BucketConfig) -> Self {
         FsBucket {
@@ -303,7 +271,7 @@ impl FsBucket {
                 .collect(),
             deleted: AtomicBool::new(false),
             seq: AtomicU64::new(0),
-            uploads: Mutex::new(HashMap::new()),
+            uploads: Mutex::new(UploadTable::new()),
             discarded: AtomicU64::new(0),
         }
     }
@@ -372,7 +340,10 @@ impl FsBucket {
         let index = self.index.read();
         match index.get(key) {
             None => (None, None),
-            Some(v) => (v.first().cloned(), pick(v, Some(version_id)).cloned()),
+            Some(v) => (
+                v.first().cloned(),
+                index::pick(v.iter(), Some(version_id)).cloned(),
+            ),
         }
     }
 
@@ -382,29 +353,17 @@ impl FsBucket {
         let index = self.index.read();
         index
             .get(key)
-            .and_then(|v| pick(v, version))
+            .and_then(|v| index::pick(v.iter(), version))
             .cloned()
             .ok_or_else(|| missing(bucket, key, version))
     }
 
     fn index_insert(&self, meta: Arc<ObjectMeta>) {
-        let mut index = self.index.write();
-        match index.get_mut(meta.key.as_str()) {
-            Some(v) => insert_version(v, meta),
-            None => {
-                index.insert(Arc::from(meta.key.as_str()), vec![meta]);
-            }
-        }
+        index::insert_version(&mut self.index.write(), meta);
     }
 
     fn index_remove(&self, key: &str, version_id: &str) {
-        let mut index = self.index.write();
-        if let Some(v) = index.get_mut(key) {
-            v.retain(|m| m.version_id != version_id);
-            if v.is_empty() {
-                index.remove(key);
-            }
-        }
+        index::remove_version(&mut self.index.write(), key, version_id);
     }
 }
 
@@ -565,13 +524,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
                         let _ = path;
                         report.objects += 1;
                         max_seq = max_seq.max(meta.seq);
-                        let meta = Arc::new(meta);
-                        match index.get_mut(meta.key.as_str()) {
-                            Some(v) => insert_version(v, meta),
-                            None => {
-                                index.insert(Arc::from(meta.key.as_str()), vec![meta]);
-                            }
-                        }
+                        index::insert_version(&mut index, Arc::new(meta));
                     }
                     _ => {
                         let q = dir.join("quarantine");
@@ -634,15 +587,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
             }
         }
         report.uploads += 1;
-        uploads.insert(
-            id,
-            FsUpload {
-                upload,
-                parts,
-                completing: false,
-                folder_sync: Arc::default(),
-            },
-        );
+        uploads.insert(upload, parts, FsUpload::default());
     }
     drop(uploads);
     Ok(bucket)
@@ -1161,7 +1106,7 @@ impl Backend for FsBackend {
                         && b.index
                             .read()
                             .get(key)
-                            .and_then(|v| pick(v, version))
+                            .and_then(|v| index::pick(v.iter(), version))
                             .map(|m| m.seq)
                             != Some(meta.seq) =>
                 {
@@ -1258,11 +1203,7 @@ impl Backend for FsBackend {
         let hash = key_hash(key);
         let lock = b.stripe(&hash).lock_owned().await;
         let old = b.lookup(bucket, key, version)?;
-        let mut next = (*old).clone();
-        update(&mut next)?;
-        next.key.clone_from(&old.key);
-        next.version_id.clone_from(&old.version_id);
-        next.seq = old.seq;
+        let mut next = index::updated_meta(&old, update)?;
         next.size = old.size;
         // The fs backend finds a version's part files by it.
         next.parts_count = old.parts_count;
@@ -1312,15 +1253,7 @@ impl Backend for FsBackend {
 
     async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
         let b = self.bucket(bucket)?;
-        let index = b.index.read();
-        let start = list_start(query.prefix, query.after);
-        Ok(index
-            .range::<str, _>((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(query.prefix))
-            .filter_map(|(_, v)| v.first().filter(|m| !m.is_delete_marker))
-            .take(query.limit)
-            .cloned()
-            .collect())
+        Ok(index::list_page(&b.index.read(), &query))
     }
 
     async fn list_versions(
@@ -1329,23 +1262,7 @@ impl Backend for FsBackend {
         query: VersionQuery<'_>,
     ) -> Result<Vec<VersionEntry>> {
         let b = self.bucket(bucket)?;
-        let index = b.index.read();
-        let mut out = Vec::new();
-        for (key, versions) in index
-            .range::<str, _>((version_start(&query), Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(query.prefix))
-        {
-            for m in versions_after(key, versions, &query) {
-                if out.len() == query.limit {
-                    return Ok(out);
-                }
-                out.push(VersionEntry {
-                    is_latest: Arc::ptr_eq(m, &versions[0]),
-                    meta: m.clone(),
-                });
-            }
-        }
-        Ok(out)
+        Ok(index::version_page(&b.index.read(), &query))
     }
 
     async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()> {
@@ -1379,15 +1296,7 @@ impl Backend for FsBackend {
         .await
         .and_then(|r| r)
         .map_err(|e| io_err(bucket, Some(&upload.template.key), e))?;
-        b.uploads.lock().insert(
-            upload.upload_id.clone(),
-            FsUpload {
-                upload: upload.clone(),
-                parts: BTreeMap::new(),
-                completing: false,
-                folder_sync: Arc::default(),
-            },
-        );
+        b.uploads.lock().create(upload.clone(), FsUpload::default());
         Ok(())
     }
 
@@ -1401,8 +1310,8 @@ impl Backend for FsBackend {
         let b = self.bucket(bucket)?;
         let key = {
             let uploads = b.uploads.lock();
-            match uploads.get(upload_id) {
-                Some(u) if !u.completing => u.upload.template.key.clone(),
+            match uploads.find(upload_id) {
+                Some(u) if !u.extra.completing => u.upload.template.key.clone(),
                 _ => return Err(no_such_upload(bucket, upload_id)),
             }
         };
@@ -1414,13 +1323,13 @@ impl Backend for FsBackend {
             write_frame(&tmp, PART_MAGIC, &part, &data, sync)?;
             let (folder_sync, ticket) = {
                 let mut uploads = b2.uploads.lock();
-                let Some(u) = uploads.get_mut(&id).filter(|u| !u.completing) else {
+                let Some(u) = uploads.find_mut(&id).filter(|u| !u.extra.completing) else {
                     return Ok(false);
                 };
                 fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
                 guard.0 = None;
                 u.parts.insert(part.part_number, part);
-                (u.folder_sync.clone(), u.folder_sync.register())
+                (u.extra.folder_sync.clone(), u.extra.folder_sync.register())
             };
             if sync {
                 folder_sync.sync(ticket, || sync_dir(&dir))?;
@@ -1438,30 +1347,18 @@ impl Backend for FsBackend {
     }
 
     async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)> {
-        let b = self.bucket(bucket)?;
-        let uploads = b.uploads.lock();
-        let u = uploads
-            .get(upload_id)
-            .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-        Ok((u.upload.clone(), u.parts.values().cloned().collect()))
+        self.bucket(bucket)?.uploads.lock().parts(bucket, upload_id)
     }
 
     async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
-        let b = self.bucket(bucket)?;
-        let uploads = b.uploads.lock();
-        let u = uploads
-            .get(upload_id)
-            .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-        Ok(u.upload.clone())
+        self.bucket(bucket)?
+            .uploads
+            .lock()
+            .upload(bucket, upload_id)
     }
 
     async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
-        let b = self.bucket(bucket)?;
-        Ok(b.uploads
-            .lock()
-            .values()
-            .map(|u| u.upload.clone())
-            .collect())
+        Ok(self.bucket(bucket)?.uploads.lock().uploads())
     }
 
     async fn complete_upload(
@@ -1477,22 +1374,22 @@ impl Backend for FsBackend {
         let dir = b.upload_dir(upload_id);
         let files: Vec<(u32, PathBuf)> = {
             let mut uploads = b.uploads.lock();
-            let u = match uploads.get_mut(upload_id) {
-                Some(u) if !u.completing => u,
+            let u = match uploads.find_mut(upload_id) {
+                Some(u) if !u.extra.completing => u,
                 _ => return Err(no_such_upload(bucket, upload_id)),
             };
-            let picked = pick_parts(bucket, &u.upload, &u.parts, parts)?;
+            let picked = u.pick_parts(bucket, parts)?;
             meta.size = picked.iter().map(|p| p.size).sum();
             let files = picked
                 .iter()
                 .map(|p| (p.part_number, dir.join(format!("part-{}", p.part_number))))
                 .collect();
-            u.completing = true;
+            u.extra.completing = true;
             files
         };
         let release = |b: &FsBucket| {
-            if let Some(u) = b.uploads.lock().get_mut(upload_id) {
-                u.completing = false;
+            if let Some(u) = b.uploads.lock().find_mut(upload_id) {
+                u.extra.completing = false;
             }
         };
         let hash = key_hash(&meta.key);
@@ -1557,7 +1454,7 @@ impl Backend for FsBackend {
             }
         };
         folder.0 = None;
-        b.uploads.lock().remove(upload_id);
+        b.uploads.lock().take(upload_id);
         // The object is committed: the upload's folder (links the data folder no longer needs) goes without
         // an fsync. Should a crash undo that, the upload reappears beside the object, and completing it again
         // gives the same object.
@@ -1568,9 +1465,7 @@ impl Backend for FsBackend {
 
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
         let b = self.bucket(bucket)?;
-        if b.uploads.lock().remove(upload_id).is_none() {
-            return Err(no_such_upload(bucket, upload_id));
-        }
+        b.uploads.lock().remove(bucket, upload_id)?;
         let dir = b.upload_dir(upload_id);
         let grave = b
             .dir
