@@ -1,26 +1,22 @@
 //! The filesystem backend: durable objects under one root folder.
 //!
 //! # Layout
-//! ```text
-//! ROOT/.objstore                  format marker
-//! ROOT/.staging/                  buckets being created (cleared at open)
-//! ROOT/BUCKET/bucket.json         the bucket's record: creation time and configuration
-//! ROOT/BUCKET/objects/XX/H.V      one file per version: H = SHA-256 of the key (hex), XX its first two
-//!                                 digits, V the version id (`null` for the null version)
-//! ROOT/BUCKET/objects/XX/.tmp-*   versions being written (removed at open)
-//! ROOT/BUCKET/uploads/ID/         a multipart upload: `upload.json`, and `part-N` per part
-//! ROOT/BUCKET/data/H.V.S/         the part files of a version a multipart upload made (S = its `seq`, hex)
-//! ROOT/BUCKET/tmp/                reserved for staging (cleared at open)
-//! ```
-//! A version file holds a header (magic, length, the [`ObjectMeta`] as JSON, key and version id included)
-//! then the bytes, so metadata always travels with the object; a delete marker is a header-only file. The
-//! one exception is a version made by a multipart upload: its file is a *manifest*, a header that also lists
-//! its parts, whose bytes stay in the part files (see below). File
-//! names come from a hash of the key and from version ids made of letters and digits only
-//! ([`valid_version_id`]), never from the key, so no key (`../../etc/passwd`, `a//b`, `dir/`) can name a
-//! path outside the root, and `a`, `a/` and `a/b` coexist. Bucket names are validated before they reach the
-//! filesystem, and S3's rules admit no `/`, `.` or `..`. Files of the first format (`H`, no version) are
-//! renamed to `H.null` at open.
+//! One folder per bucket under the root; in it, one file per version of each key, named by a hash of the
+//! key and by the version id ([`layout`] has the map). A version file holds a header (magic, length, the
+//! [`ObjectMeta`] as JSON, key and version id included) then the bytes, so metadata always travels with the
+//! object; a delete marker is a header-only file; a version made by a multipart upload is a *manifest* of
+//! its part files ([`frame`] has the codec).
+//!
+//! ## Modules
+//! - `mod.rs` (here): [`FsBackend`], the [`Backend`] implementation and the commit of a write;
+//! - [`state`]: one bucket in memory (its index, lock stripes, upload table and paths);
+//! - [`recovery`]: what opening a root loads and repairs;
+//! - [`frame`]: the frame codec of version, manifest and part files;
+//! - [`durable`]: temp file, fsync, rename, folder fsync, guards;
+//! - [`layout`]: the names of folders and files.
+//!
+//! Each imports only those below it in this list, and the shared [`index`](super::index) and
+//! [`uploads`](super::uploads) of the backend layer.
 //!
 //! # Durability
 //! A put writes a temp file beside the version's file, fsyncs it, renames it over the version's file and
@@ -58,24 +54,21 @@
 //! never walks directories and heads never touch the disk. Reads go to the version's file and take metadata
 //! and bytes from one open file handle, so they are always consistent with each other.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use parking_lot::RwLock;
 
-use super::index::{self, VersionIndex, missing};
-use super::uploads::{UploadTable, no_such_upload};
+use super::index::{self, missing};
+use super::uploads::no_such_upload;
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
     VersionQuery, WriteCheck, valid_version_id,
@@ -83,24 +76,28 @@ use super::{
 use crate::config::BucketConfig;
 use crate::error::{Error, Result};
 use crate::etag::ETag;
-use crate::meta::{BucketInfo, NULL_VERSION, ObjectMeta};
-use crate::names::validate_bucket_name;
+use crate::meta::{BucketInfo, ObjectMeta};
+use durable::{DirGuard, TempGuard, blocking, io_err, link_or_copy, replace_file, sync_dir};
+use frame::{
+    Body, MAGIC, MANIFEST_MAGIC, ManifestRef, PART_MAGIC, Segment, bad_frame, frame_head,
+    read_frame, read_segments, read_version, write_frame, write_object,
+};
+use layout::{
+    BUCKET_RECORD, BucketRecord, DATA, OBJECTS, STAGING, TEMP_PREFIX, TMP, UPLOAD_RECORD, UPLOADS,
+    key_hash, part_file,
+};
+use state::{FsBucket, FsUpload, STRIPES};
 
-const MAGIC: &[u8; 8] = b"STRATOB1";
-const PART_MAGIC: &[u8; 8] = b"STRATOP1";
-/// A version file whose bytes are in the part files of the multipart upload it completed.
-const MANIFEST_MAGIC: &[u8; 8] = b"STRATOM1";
-const PREFIX_LEN: usize = 12; // magic + u32 header length
-const FIRST_READ: usize = 16 * 1024;
-const STRIPES: usize = 256;
-const MARKER: &str = ".objstore";
-const STAGING: &str = ".staging";
-const UPLOADS: &str = "uploads";
-const UPLOAD_RECORD: &str = "upload.json";
-/// Per bucket, the part files of completed multipart uploads, one folder per version.
-const DATA: &str = "data";
-/// Names of temp files beside object files (object files are named by 64 hex digits).
-const TEMP_PREFIX: &str = ".tmp-";
+mod durable;
+mod frame;
+mod layout;
+mod recovery;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use recovery::RecoveryReport;
+
 /// Objects larger than this are written to their temp file before the key's lock is taken.
 const STAGE_OUTSIDE_LOCK: usize = 1024 * 1024;
 
@@ -118,21 +115,6 @@ impl Default for FsOptions {
     }
 }
 
-/// What [`FsBackend::open`] found and repaired.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Buckets loaded.
-    pub buckets: usize,
-    /// Object versions (delete markers included) indexed.
-    pub objects: usize,
-    /// Leftover temp files removed (writes that a crash interrupted before they were acknowledged).
-    pub temp_files_removed: usize,
-    /// Object files whose header could not be read, moved to `BUCKET/quarantine/` instead of served.
-    pub quarantined: usize,
-    /// Multipart uploads in progress found.
-    pub uploads: usize,
-}
-
 /// Durable buckets and objects under a root folder. See the [module docs](self).
 #[derive(Debug)]
 pub struct FsBackend {
@@ -145,228 +127,6 @@ pub struct FsBackend {
     pid: u32,
 }
 
-/// The bucket record as stored in `bucket.json`; older records hold only the [`BucketInfo`].
-#[derive(Debug, Serialize, Deserialize)]
-struct BucketRecord {
-    #[serde(flatten)]
-    info: BucketInfo,
-    #[serde(default)]
-    config: BucketConfig,
-}
-
-/// What the fs backend keeps of an upload in progress besides its parts.
-#[derive(Debug, Default)]
-struct FsUpload {
-    /// A complete is under way: the upload takes no more parts and no second complete.
-    completing: bool,
-    /// Makes the names of its part files durable.
-    folder_sync: Arc<GroupSync>,
-}
-
-/// Group commit for the fsync of one folder. A writer that renamed a file into the folder needs an fsync of
-/// the folder that starts after its rename; one fsync serves every rename registered before it starts, so
-/// parts uploaded in parallel share folder fsyncs instead of queueing one journal commit each.
-#[derive(Debug, Default)]
-struct GroupSync {
-    /// Renames registered, and renames covered by a finished fsync.
-    counts: Mutex<(u64, u64)>,
-    /// Held while an fsync runs.
-    running: Mutex<()>,
-}
-
-impl GroupSync {
-    /// Registers a rename that has happened; returns its ticket for [`GroupSync::sync`].
-    fn register(&self) -> u64 {
-        let mut c = self.counts.lock();
-        c.0 += 1;
-        c.0
-    }
-
-    /// Returns once an fsync (`fsync`, called here unless another caller's already covered `ticket`) that
-    /// started after the ticket's rename has finished.
-    fn sync(&self, ticket: u64, fsync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
-        let _running = self.running.lock();
-        let upto = {
-            let c = self.counts.lock();
-            if c.1 >= ticket {
-                return Ok(());
-            }
-            c.0
-        };
-        fsync()?;
-        let mut c = self.counts.lock();
-        c.1 = c.1.max(upto);
-        Ok(())
-    }
-}
-
-/// One part of a multipart object: `len` bytes at `off` in the file `part-{part}` of its data folder.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Segment {
-    part: u32,
-    off: u64,
-    len: u64,
-}
-
-/// The header of a manifest version file (as written).
-#[derive(Serialize)]
-struct ManifestRef<'a> {
-    meta: &'a ObjectMeta,
-    segments: &'a [Segment],
-}
-
-/// The header of a manifest version file (as read).
-#[derive(Deserialize)]
-struct Manifest {
-    meta: ObjectMeta,
-    segments: Vec<Segment>,
-}
-
-/// Where a version's bytes are.
-#[derive(Debug)]
-enum Layout {
-    /// In the version file, from this offset.
-    Inline(u64),
-    /// In the part files of its data folder, in this order.
-    Parts(Vec<Segment>),
-}
-
-#[derive(Debug)]
-struct FsBucket {
-    info: BucketInfo,
-    dir: PathBuf,
-    config: RwLock<Arc<BucketConfig>>,
-    config_lock: tokio::sync::Mutex<()>,
-    /// Each key's versions, newest (largest `seq`) first.
-    index: RwLock<VersionIndex>,
-    stripes: Box<[Arc<tokio::sync::Mutex<()>>]>,
-    deleted: AtomicBool,
-    seq: AtomicU64,
-    uploads: Mutex<UploadTable<FsUpload>>,
-    /// Names folders handed to [`FsBucket::discard`].
-    discarded: AtomicU64,
-}
-
-fn io_err(bucket: &str, key: Option<&str>, e: io::Error) -> Error {
-    Error::backend("fs", bucket, key, e)
-}
-
-fn key_hash(key: &str) -> String {
-    let mut buf = [0u8; 64];
-    // Cannot fail: 32 bytes always fit 64 hex digits.
-    let _ = hex::encode_to_slice(Sha256::digest(key.as_bytes()), &mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-impl FsBucket {
-    fn new(info: BucketInfo, dir: PathBuf, config: BucketConfig) -> Self {
-        FsBucket {
-            info,
-            dir,
-            config: RwLock::new(Arc::new(config)),
-            config_lock: tokio::sync::Mutex::new(()),
-            index: RwLock::new(BTreeMap::new()),
-            stripes: (0..STRIPES)
-                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
-                .collect(),
-            deleted: AtomicBool::new(false),
-            seq: AtomicU64::new(0),
-            uploads: Mutex::new(UploadTable::new()),
-            discarded: AtomicU64::new(0),
-        }
-    }
-
-    fn object_path(&self, hash: &str, version_id: &str) -> PathBuf {
-        self.dir
-            .join("objects")
-            .join(&hash[..2])
-            .join(format!("{hash}.{version_id}"))
-    }
-
-    /// The folder holding the part files of a multipart version. `seq` makes it unique to one write, so a
-    /// null version that replaces another never shares its folder.
-    fn data_dir(&self, hash: &str, version_id: &str, seq: u64) -> PathBuf {
-        self.dir
-            .join(DATA)
-            .join(format!("{hash}.{version_id}.{seq:x}"))
-    }
-
-    /// Removes the part files of `meta` if it is a multipart version (a no-op for others). Errors are
-    /// ignored: a folder left behind is unreferenced and removed at the next open.
-    fn drop_data(&self, meta: &ObjectMeta) {
-        if meta.parts_count.is_some() {
-            self.discard(&self.data_dir(&key_hash(&meta.key), &meta.version_id, meta.seq));
-        }
-    }
-
-    /// Moves a folder out of sight into the bucket's `tmp/` (one rename) and removes it there in the
-    /// background, so no write waits for the removal of a large object's files (50 to 150 ms for 256 MiB
-    /// of parts on ext4). `tmp/` is cleared at open, so a crash loses only the removal. Errors are ignored
-    /// (a folder left in place is unreferenced, and removed at the next open).
-    fn discard(&self, path: &Path) {
-        let n = self.discarded.fetch_add(1, Ordering::Relaxed);
-        let to = self.dir.join("tmp").join(format!("discard-{n:x}"));
-        if fs::rename(path, &to).is_err() {
-            return;
-        }
-        let remove = move || {
-            let _ = fs::remove_dir_all(&to);
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(remove)),
-            Err(_) => remove(),
-        }
-    }
-
-    fn upload_dir(&self, upload_id: &str) -> PathBuf {
-        self.dir.join(UPLOADS).join(upload_id)
-    }
-
-    fn stripe(&self, hash: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let n = u8::from_str_radix(&hash[..2], 16).unwrap_or(0) as usize;
-        self.stripes[n % STRIPES].clone()
-    }
-
-    fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// The newest version of `key` and the version with `version_id`, as the index has them.
-    fn check_view(
-        &self,
-        key: &str,
-        version_id: &str,
-    ) -> (Option<Arc<ObjectMeta>>, Option<Arc<ObjectMeta>>) {
-        let index = self.index.read();
-        match index.get(key) {
-            None => (None, None),
-            Some(v) => (
-                v.first().cloned(),
-                index::pick(v.iter(), Some(version_id)).cloned(),
-            ),
-        }
-    }
-
-    /// The version of `key` (the newest without a version id) as the index has it: `NoSuchKey` or
-    /// `NoSuchVersion` if there is none.
-    fn lookup(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<Arc<ObjectMeta>> {
-        let index = self.index.read();
-        index
-            .get(key)
-            .and_then(|v| index::pick(v.iter(), version))
-            .cloned()
-            .ok_or_else(|| missing(bucket, key, version))
-    }
-
-    fn index_insert(&self, meta: Arc<ObjectMeta>) {
-        index::insert_version(&mut self.index.write(), meta);
-    }
-
-    fn index_remove(&self, key: &str, version_id: &str) {
-        index::remove_version(&mut self.index.write(), key, version_id);
-    }
-}
-
 impl FsBackend {
     /// Opens (or creates) a store under `root`, rebuilding the index from the object files and removing
     /// what interrupted writes left behind.
@@ -375,29 +135,7 @@ impl FsBackend {
     /// [`Error::Backend`] if the root cannot be created or read.
     pub fn open(root: impl AsRef<Path>, opts: FsOptions) -> Result<FsBackend> {
         let root = root.as_ref().to_path_buf();
-        let err = |e| io_err("", None, e);
-        fs::create_dir_all(&root).map_err(err)?;
-        let marker = root.join(MARKER);
-        if !marker.exists() {
-            fs::write(&marker, b"objstore fs backend, format 1\n").map_err(err)?;
-        }
-        let staging = root.join(STAGING);
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(err)?;
-        }
-        fs::create_dir_all(&staging).map_err(err)?;
-        let mut report = RecoveryReport::default();
-        let mut buckets = HashMap::new();
-        for entry in fs::read_dir(&root).map_err(err)? {
-            let entry = entry.map_err(err)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if validate_bucket_name(&name).is_err() || !entry.file_type().map_err(err)?.is_dir() {
-                continue;
-            }
-            let bucket = load_bucket(&entry.path(), &name, &mut report)?;
-            report.buckets += 1;
-            buckets.insert(name, Arc::new(bucket));
-        }
+        let (buckets, report) = recovery::open_root(&root)?;
         Ok(FsBackend {
             root,
             opts,
@@ -439,395 +177,13 @@ impl FsBackend {
     }
 }
 
-/// Removes a file or folder; one already gone (a background removal of an earlier instance in this process
-/// may still be running) is not an error.
-fn remove_path(path: &Path) -> io::Result<()> {
-    let r = if path.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        r => r,
-    }
-}
-
-fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<FsBucket> {
-    let err = |e| io_err(name, None, e);
-    let record: BucketRecord = match fs::read(dir.join("bucket.json")) {
-        Ok(raw) => serde_json::from_slice(&raw).map_err(|e| Error::backend("fs", name, None, e))?,
-        Err(e) => return Err(err(e)),
-    };
-    let tmp = dir.join("tmp");
-    for entry in fs::read_dir(&tmp).map_err(err)? {
-        let entry = entry.map_err(err)?;
-        remove_path(&entry.path()).map_err(err)?;
-        report.temp_files_removed += 1;
-    }
-    let bucket = FsBucket::new(record.info, dir.to_path_buf(), record.config);
-    let mut max_seq = 0;
-    let data = dir.join(DATA);
-    fs::create_dir_all(&data).map_err(err)?;
-    // The data folders that manifests refer to; any other is left over from an interrupted complete or
-    // from a version that was replaced or deleted.
-    let mut referenced = std::collections::HashSet::new();
-    {
-        let mut index = bucket.index.write();
-        for sub in fs::read_dir(dir.join("objects")).map_err(err)? {
-            let sub = sub.map_err(err)?;
-            for obj in fs::read_dir(sub.path()).map_err(err)? {
-                let obj = obj.map_err(err)?;
-                let mut path = obj.path();
-                let file_name = obj.file_name().to_string_lossy().into_owned();
-                if file_name.starts_with(TEMP_PREFIX) {
-                    fs::remove_file(&path).map_err(err)?;
-                    report.temp_files_removed += 1;
-                    continue;
-                }
-                let (hash, version) = match file_name.split_once('.') {
-                    Some((h, v)) => (h, Some(v)),
-                    None => (file_name.as_str(), None),
-                };
-                let head = File::open(&path).and_then(|f| read_version(&f));
-                let head = head.and_then(|(meta, layout, _)| match layout {
-                    Layout::Inline(_) => Ok((meta, None)),
-                    Layout::Parts(segments) => {
-                        // Every part file must be there and long enough; else the manifest is damaged.
-                        let name = format!("{hash}.{}.{:x}", meta.version_id, meta.seq);
-                        for s in &segments {
-                            let len =
-                                fs::metadata(data.join(&name).join(format!("part-{}", s.part)))?
-                                    .len();
-                            if len < s.off + s.len {
-                                return Err(bad_frame(
-                                    "a part file is shorter than its manifest says",
-                                ));
-                            }
-                        }
-                        Ok((meta, Some(name)))
-                    }
-                });
-                match head {
-                    Ok((meta, folder))
-                        if *hash == *key_hash(&meta.key)
-                            && valid_version_id(&meta.version_id)
-                            && version.is_none_or(|v| v == meta.version_id) =>
-                    {
-                        referenced.extend(folder);
-                        if version.is_none() {
-                            // The first format: one file per key, the null version.
-                            let to = bucket.object_path(hash, NULL_VERSION);
-                            fs::rename(&path, &to).map_err(err)?;
-                            path = to;
-                        }
-                        let _ = path;
-                        report.objects += 1;
-                        max_seq = max_seq.max(meta.seq);
-                        index::insert_version(&mut index, Arc::new(meta));
-                    }
-                    _ => {
-                        let q = dir.join("quarantine");
-                        fs::create_dir_all(&q).map_err(err)?;
-                        fs::rename(&path, q.join(obj.file_name())).map_err(err)?;
-                        report.quarantined += 1;
-                    }
-                }
-            }
-        }
-    }
-    bucket.seq.store(max_seq, Ordering::Relaxed);
-    for entry in fs::read_dir(&data).map_err(err)? {
-        let entry = entry.map_err(err)?;
-        if !referenced.contains(entry.file_name().to_string_lossy().as_ref()) {
-            remove_path(&entry.path()).map_err(err)?;
-            report.temp_files_removed += 1;
-        }
-    }
-    let uploads_dir = dir.join(UPLOADS);
-    fs::create_dir_all(&uploads_dir).map_err(err)?;
-    let mut uploads = bucket.uploads.lock();
-    for entry in fs::read_dir(&uploads_dir).map_err(err)? {
-        let entry = entry.map_err(err)?;
-        let path = entry.path();
-        let id = entry.file_name().to_string_lossy().into_owned();
-        let record: Option<Upload> = fs::read(path.join(UPLOAD_RECORD))
-            .ok()
-            .and_then(|raw| serde_json::from_slice(&raw).ok());
-        let Some(upload) = record.filter(|u: &Upload| u.upload_id == id && valid_version_id(&id))
-        else {
-            // A temp folder, a half-created upload or a removed one.
-            remove_path(&path).map_err(err)?;
-            report.temp_files_removed += 1;
-            continue;
-        };
-        let mut parts = BTreeMap::new();
-        for part in fs::read_dir(&path).map_err(err)? {
-            let part = part.map_err(err)?;
-            let pname = part.file_name().to_string_lossy().into_owned();
-            if pname == UPLOAD_RECORD {
-                continue;
-            }
-            let info = pname
-                .strip_prefix("part-")
-                .and_then(|n| n.parse::<u32>().ok())
-                .and_then(|n| {
-                    let f = File::open(part.path()).ok()?;
-                    let (info, _, _) = read_frame::<PartInfo>(&f, PART_MAGIC, |p| p.size).ok()?;
-                    (info.part_number == n).then_some(info)
-                });
-            match info {
-                Some(info) => {
-                    parts.insert(info.part_number, info);
-                }
-                None => {
-                    fs::remove_file(part.path()).map_err(err)?;
-                    report.temp_files_removed += 1;
-                }
-            }
-        }
-        report.uploads += 1;
-        uploads.insert(upload, parts, FsUpload::default());
-    }
-    drop(uploads);
-    Ok(bucket)
-}
-
-/// A framed file's start: its magic, its header's bytes, the offset of the data, the data bytes already read
-/// and the file's length.
-struct RawFrame {
-    magic: [u8; 8],
-    header: Vec<u8>,
-    data_off: u64,
-    already: Vec<u8>,
-    len: u64,
-}
-
-fn bad_frame(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("object file: {what}"))
-}
-
-fn read_raw(file: &File) -> io::Result<RawFrame> {
-    let mut buf = vec![0u8; FIRST_READ];
-    let mut n = 0;
-    while n < buf.len() {
-        let got = file.read_at(&mut buf[n..], n as u64)?;
-        if got == 0 {
-            break;
-        }
-        n += got;
-    }
-    buf.truncate(n);
-    if buf.len() < PREFIX_LEN {
-        return Err(bad_frame("bad magic"));
-    }
-    let mut magic = [0u8; 8];
-    magic.copy_from_slice(&buf[..8]);
-    let hlen = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize;
-    let data_off = PREFIX_LEN + hlen;
-    if buf.len() < data_off {
-        let mut rest = vec![0u8; data_off - buf.len()];
-        file.read_exact_at(&mut rest, buf.len() as u64)?;
-        buf.extend_from_slice(&rest);
-    }
-    let already = buf.split_off(data_off);
-    buf.drain(..PREFIX_LEN);
-    Ok(RawFrame {
-        magic,
-        header: buf,
-        data_off: data_off as u64,
-        already,
-        len: file.metadata()?.len(),
-    })
-}
-
-/// Reads a framed file's header: the header, the offset of the bytes, and the bytes already read.
-fn read_frame<T: DeserializeOwned>(
-    file: &File,
-    magic: &[u8; 8],
-    size_of: impl Fn(&T) -> u64,
-) -> io::Result<(T, u64, Vec<u8>)> {
-    let raw = read_raw(file)?;
-    if raw.magic != *magic {
-        return Err(bad_frame("bad magic"));
-    }
-    let head: T = serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
-    if raw.len != raw.data_off + size_of(&head) {
-        return Err(bad_frame("length does not match header"));
-    }
-    Ok((head, raw.data_off, raw.already))
-}
-
-/// Reads a version file's header: its metadata, where its bytes are, and the bytes already read (of an
-/// inline version).
-fn read_version(file: &File) -> io::Result<(ObjectMeta, Layout, Vec<u8>)> {
-    let raw = read_raw(file)?;
-    if raw.magic == *MAGIC {
-        let meta: ObjectMeta =
-            serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
-        if raw.len != raw.data_off + meta.size {
-            return Err(bad_frame("length does not match header"));
-        }
-        return Ok((meta, Layout::Inline(raw.data_off), raw.already));
-    }
-    if raw.magic != *MANIFEST_MAGIC {
-        return Err(bad_frame("bad magic"));
-    }
-    let m: Manifest = serde_json::from_slice(&raw.header).map_err(|e| bad_frame(&e.to_string()))?;
-    let total = m
-        .segments
-        .iter()
-        .try_fold(0u64, |t, s| t.checked_add(s.len));
-    if raw.len != raw.data_off || total != Some(m.meta.size) {
-        return Err(bad_frame("manifest does not match its header"));
-    }
-    Ok((m.meta, Layout::Parts(m.segments), Vec::new()))
-}
-
-/// Reads `range` of a multipart version from its part files. `NotFound` means the folder is gone: the version
-/// was deleted or replaced since its manifest was read.
-fn read_segments(dir: &Path, segments: &[Segment], range: Range<u64>) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; (range.end - range.start) as usize];
-    let (mut pos, mut out) = (0u64, 0usize);
-    for s in segments {
-        let (start, end) = (pos, pos + s.len);
-        pos = end;
-        if end <= range.start || s.len == 0 {
-            continue;
-        }
-        if start >= range.end {
-            break;
-        }
-        let from = range.start.max(start) - start;
-        let to = range.end.min(end) - start;
-        let n = (to - from) as usize;
-        let f = File::open(dir.join(format!("part-{}", s.part)))?;
-        f.read_exact_at(&mut buf[out..out + n], s.off + from)?;
-        out += n;
-    }
-    Ok(buf)
-}
-
-fn frame_head(magic: &[u8; 8], header: &impl Serialize) -> io::Result<Vec<u8>> {
-    let header = serde_json::to_vec(header).map_err(io::Error::other)?;
-    let hlen = u32::try_from(header.len()).map_err(|_| io::Error::other("header too large"))?;
-    let mut head = Vec::with_capacity(PREFIX_LEN + header.len());
-    head.extend_from_slice(magic);
-    head.extend_from_slice(&hlen.to_le_bytes());
-    head.extend_from_slice(&header);
-    Ok(head)
-}
-
-fn write_frame(
-    path: &Path,
-    magic: &[u8; 8],
-    header: &impl Serialize,
-    data: &[u8],
-    sync: bool,
-) -> io::Result<()> {
-    let mut head = frame_head(magic, header)?;
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    if data.len() <= 64 * 1024 {
-        head.extend_from_slice(data);
-        file.write_all(&head)?;
-    } else {
-        file.write_all(&head)?;
-        file.write_all(data)?;
-    }
-    if sync {
-        file.sync_data()?;
-    }
-    Ok(())
-}
-
-fn write_object(path: &Path, meta: &ObjectMeta, data: &[u8], sync: bool) -> io::Result<()> {
-    write_frame(path, MAGIC, meta, data, sync)
-}
-
-/// Hard-links `from` to `to`; on a filesystem without hard links, copies it (fsynced when `sync`).
-fn link_or_copy(from: &Path, to: &Path, sync: bool) -> io::Result<()> {
-    link_or_copy_with(from, to, sync, |a, b| fs::hard_link(a, b))
-}
-
-fn link_or_copy_with(
-    from: &Path,
-    to: &Path,
-    sync: bool,
-    link: impl FnOnce(&Path, &Path) -> io::Result<()>,
-) -> io::Result<()> {
-    match link(from, to) {
-        Ok(()) => Ok(()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
-            ) || e.raw_os_error() == Some(EXDEV) =>
-        {
-            fs::copy(from, to)?;
-            if sync {
-                File::open(to)?.sync_data()?;
-            }
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// `EXDEV`: a link across filesystems (a data folder mounted apart from the uploads).
-const EXDEV: i32 = 18;
-
-fn sync_dir(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
-}
-
-/// Writes a file by temp file and rename (fsynced when `sync`).
-fn replace_file(path: &Path, temp: &Path, data: &[u8], sync: bool) -> io::Result<()> {
-    let mut f = File::create(temp)?;
-    f.write_all(data)?;
-    if sync {
-        f.sync_all()?;
-    }
-    fs::rename(temp, path)?;
-    if sync {
-        if let Some(parent) = path.parent() {
-            sync_dir(parent)?;
-        }
-    }
-    Ok(())
-}
-
-/// Removes a folder unless the write it belongs to committed.
-struct DirGuard(Option<PathBuf>);
-
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_dir_all(p);
-        }
-    }
-}
-
-/// Removes a temp file unless the write it belongs to committed.
-struct TempGuard(Option<PathBuf>);
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(io::Error::other)
-}
-
 impl FsBackend {
     /// Commits a version: under the key's lock, checks, renames the staged (or now written) temp file into
     /// place, updates the index and fsyncs the directory. `staged` holds the temp file if already written.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one staged write, each moved into the blocking task that commits it"
+    )]
     async fn commit(
         &self,
         b: &Arc<FsBucket>,
@@ -911,18 +267,18 @@ impl Backend for FsBackend {
         let dir = blocking(move || -> io::Result<PathBuf> {
             // Build the bucket in staging, then rename it into place: a crash leaves all or nothing.
             let stage = root.join(STAGING).join(&unique);
-            fs::create_dir_all(stage.join("tmp"))?;
+            fs::create_dir_all(stage.join(TMP))?;
             fs::create_dir_all(stage.join(UPLOADS))?;
             fs::create_dir_all(stage.join(DATA))?;
             for i in 0..=255u8 {
-                fs::create_dir_all(stage.join("objects").join(format!("{i:02x}")))?;
+                fs::create_dir_all(stage.join(OBJECTS).join(format!("{i:02x}")))?;
             }
             let record = serde_json::to_vec(&BucketRecord {
                 info: info2.clone(),
                 config: BucketConfig::default(),
             })
             .map_err(io::Error::other)?;
-            let mut f = File::create(stage.join("bucket.json"))?;
+            let mut f = File::create(stage.join(BUCKET_RECORD))?;
             f.write_all(&record)?;
             if sync {
                 f.sync_all()?;
@@ -1016,8 +372,8 @@ impl Backend for FsBackend {
         })
         .map_err(|e| Error::backend("fs", bucket, None, e))?;
         let (path, temp, sync) = (
-            b.dir.join("bucket.json"),
-            b.dir.join("tmp").join(self.unique()),
+            b.dir.join(BUCKET_RECORD),
+            b.dir.join(TMP).join(self.unique()),
             self.opts.sync,
         );
         blocking(move || replace_file(&path, &temp, &record, sync))
@@ -1056,7 +412,7 @@ impl Backend for FsBackend {
             }
             let path = b.object_path(&hash, &known.version_id);
             let opened = blocking(
-                move || -> io::Result<Option<(File, ObjectMeta, Layout, Vec<u8>)>> {
+                move || -> io::Result<Option<(File, ObjectMeta, Body, Vec<u8>)>> {
                     let file = match File::open(&path) {
                         Ok(f) => f,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -1079,11 +435,11 @@ impl Backend for FsBackend {
             let range: Range<u64> = plan(&meta)?.unwrap_or(0..meta.size);
             let meta = Arc::new(meta);
             let read = match layout {
-                Layout::Inline(_) if range.end as usize <= already.len() => {
+                Body::Inline(_) if range.end as usize <= already.len() => {
                     let all = Bytes::from(already);
                     return Ok((meta, all.slice(range.start as usize..range.end as usize)));
                 }
-                Layout::Inline(off) => {
+                Body::Inline(off) => {
                     blocking(move || -> io::Result<Vec<u8>> {
                         let mut buf = vec![0u8; (range.end - range.start) as usize];
                         file.read_exact_at(&mut buf, off + range.start)?;
@@ -1091,7 +447,7 @@ impl Backend for FsBackend {
                     })
                     .await
                 }
-                Layout::Parts(segments) => {
+                Body::Parts(segments) => {
                     let dir = b.data_dir(&hash, &meta.version_id, meta.seq);
                     blocking(move || read_segments(&dir, &segments, range)).await
                 }
@@ -1219,7 +575,7 @@ impl Backend for FsBackend {
             let (_, layout, _) = read_version(&src)?;
             let mut guard = TempGuard(Some(tmp.clone()));
             match layout {
-                Layout::Inline(off) => {
+                Body::Inline(off) => {
                     let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
                     out.write_all(&frame_head(MAGIC, &*m2)?)?;
                     let mut src = src;
@@ -1229,7 +585,7 @@ impl Backend for FsBackend {
                         out.sync_data()?;
                     }
                 }
-                Layout::Parts(segments) => {
+                Body::Parts(segments) => {
                     let header = ManifestRef {
                         meta: &m2,
                         segments: &segments,
@@ -1326,7 +682,7 @@ impl Backend for FsBackend {
                 let Some(u) = uploads.find_mut(&id).filter(|u| !u.extra.completing) else {
                     return Ok(false);
                 };
-                fs::rename(&tmp, dir.join(format!("part-{}", part.part_number)))?;
+                fs::rename(&tmp, dir.join(part_file(part.part_number)))?;
                 guard.0 = None;
                 u.parts.insert(part.part_number, part);
                 (u.extra.folder_sync.clone(), u.extra.folder_sync.register())
@@ -1382,7 +738,7 @@ impl Backend for FsBackend {
             meta.size = picked.iter().map(|p| p.size).sum();
             let files = picked
                 .iter()
-                .map(|p| (p.part_number, dir.join(format!("part-{}", p.part_number))))
+                .map(|p| (p.part_number, dir.join(part_file(p.part_number))))
                 .collect();
             u.extra.completing = true;
             files
@@ -1413,7 +769,7 @@ impl Backend for FsBackend {
                 if info.part_number != n {
                     return Err(bad_frame("part file holds another part"));
                 }
-                link_or_copy(&f, &d2.join(format!("part-{n}")), sync)?;
+                link_or_copy(&f, &d2.join(part_file(n)), sync)?;
                 segments.push(Segment {
                     part: n,
                     off,
@@ -1483,544 +839,4 @@ impl Backend for FsBackend {
 
 fn m2_key(meta: &ObjectMeta) -> String {
     meta.key.clone()
-}
-
-#[cfg(test)]
-mod tests {
-    use stratus_clock::ManualClock;
-
-    use super::*;
-    use crate::{ByteRange, GetOptions, Store};
-
-    /// A store on the fs backend at `root`, with default options.
-    fn open_store(root: &Path) -> Store {
-        Store::builder()
-            .backend(FsBackend::open(root, FsOptions::default()).unwrap())
-            .build()
-    }
-
-    fn fs_store(clock: &ManualClock) -> (Store, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = FsBackend::open(dir.path().join("root"), FsOptions::default()).unwrap();
-        (
-            Store::builder()
-                .backend(backend)
-                .clock(clock.clock())
-                .build(),
-            dir,
-        )
-    }
-
-    crate::conformance_tests!(fs_store);
-
-    /// `object_store`'s own conformance suite against an fs-backed bucket (what is run and what is not:
-    /// `crate::backend::object_store_integration`).
-    #[tokio::test]
-    async fn object_store_integration() {
-        let (store, _dir) = fs_store(&ManualClock::new());
-        let bucket = store.create_bucket("integration").await.unwrap();
-        crate::backend::object_store_integration(&bucket).await;
-    }
-
-    #[tokio::test]
-    async fn reopen_rebuilds_index_and_clears_temp_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        {
-            let store = open_store(&root);
-            let b = store.create_bucket("keep").await.unwrap();
-            for k in ["a", "a/", "a/b", "../x"] {
-                b.put(k, k.as_bytes().to_vec()).await.unwrap();
-            }
-            store.create_bucket("empty").await.unwrap();
-        }
-        // Simulate a write interrupted before its rename, and a staged bucket never moved into place.
-        fs::write(root.join("keep/tmp/123.tmp"), b"half an object").unwrap();
-        fs::write(
-            root.join("keep/objects/ab/.tmp-interrupted"),
-            b"another half",
-        )
-        .unwrap();
-        fs::create_dir_all(root.join(STAGING).join("half-bucket")).unwrap();
-        // And an object file whose header was destroyed.
-        let victim = root.join("keep/objects/00/garbage");
-        fs::write(&victim, b"not an object").unwrap();
-
-        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
-        let report = backend.recovery_report().clone();
-        assert_eq!(
-            report,
-            RecoveryReport {
-                buckets: 2,
-                objects: 4,
-                temp_files_removed: 2,
-                quarantined: 1,
-                uploads: 0,
-            }
-        );
-        assert!(!victim.exists() && root.join("keep/quarantine/garbage").exists());
-        let store = Store::builder().backend(backend).build();
-        let names: Vec<_> = store
-            .list_buckets()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| b.name)
-            .collect();
-        assert_eq!(names, ["empty", "keep"]);
-        let b = store.bucket("keep").unwrap();
-        let keys: Vec<_> = b
-            .list_all("")
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.key.clone())
-            .collect();
-        assert_eq!(keys, ["../x", "a", "a/", "a/b"]);
-        for k in keys {
-            assert_eq!(b.get(&k).await.unwrap().body, Bytes::from(k.clone()));
-        }
-        assert!(
-            fs::read_dir(root.join("keep/tmp"))
-                .unwrap()
-                .next()
-                .is_none()
-        );
-    }
-
-    /// Where hard links are refused, complete copies the part file instead; other errors stay errors.
-    #[test]
-    fn link_or_copy_falls_back_to_a_copy() {
-        let dir = tempfile::tempdir().unwrap();
-        let from = dir.path().join("part-1");
-        fs::write(&from, b"the part's bytes").unwrap();
-        let refuse = |kind: io::ErrorKind| move |_: &Path, _: &Path| Err(io::Error::from(kind));
-        for (i, kind) in [io::ErrorKind::Unsupported, io::ErrorKind::PermissionDenied]
-            .into_iter()
-            .enumerate()
-        {
-            let to = dir.path().join(format!("copy-{i}"));
-            link_or_copy_with(&from, &to, true, refuse(kind)).unwrap();
-            assert_eq!(fs::read(&to).unwrap(), b"the part's bytes");
-        }
-        let to = dir.path().join("cross-device");
-        link_or_copy_with(&from, &to, false, |_, _| {
-            Err(io::Error::from_raw_os_error(EXDEV))
-        })
-        .unwrap();
-        assert_eq!(fs::read(&to).unwrap(), b"the part's bytes");
-        let to = dir.path().join("never");
-        let err = link_or_copy_with(&from, &to, true, refuse(io::ErrorKind::StorageFull));
-        assert_eq!(err.unwrap_err().kind(), io::ErrorKind::StorageFull);
-        assert!(!to.exists());
-        // And the real thing links: one inode, two names.
-        let linked = dir.path().join("linked");
-        link_or_copy(&from, &linked, true).unwrap();
-        use std::os::unix::fs::MetadataExt;
-        assert_eq!(
-            fs::metadata(&linked).unwrap().ino(),
-            fs::metadata(&from).unwrap().ino()
-        );
-    }
-
-    /// One folder fsync serves every rename registered before it starts, and none registered after.
-    #[test]
-    fn group_sync_shares_one_fsync_among_earlier_renames() {
-        let g = GroupSync::default();
-        let fsyncs = std::cell::Cell::new(0);
-        let count = || {
-            fsyncs.set(fsyncs.get() + 1);
-            Ok(())
-        };
-        let (a, b) = (g.register(), g.register());
-        g.sync(b, count).unwrap();
-        assert_eq!(fsyncs.get(), 1);
-        // `a` was registered before that fsync started: covered.
-        g.sync(a, count).unwrap();
-        assert_eq!(fsyncs.get(), 1);
-        // `c` came after: it needs an fsync of its own.
-        let c = g.register();
-        g.sync(c, count).unwrap();
-        assert_eq!(fsyncs.get(), 2);
-        // A failed fsync covers nothing.
-        let d = g.register();
-        assert!(g.sync(d, || Err(io::Error::other("disk gone"))).is_err());
-        g.sync(d, count).unwrap();
-        assert_eq!(fsyncs.get(), 3);
-    }
-
-    /// Uploads `parts` as a multipart upload of `key` and completes it.
-    async fn multipart_put(b: &crate::Bucket, key: &str, parts: &[Vec<u8>]) -> Arc<ObjectMeta> {
-        let up = b
-            .create_multipart_upload(key, Default::default())
-            .await
-            .unwrap();
-        let mut done = Vec::new();
-        for (i, p) in parts.iter().enumerate() {
-            let n = i as u32 + 1;
-            let info = b
-                .upload_part(key, &up.upload_id, n, p.clone(), None)
-                .await
-                .unwrap();
-            done.push(crate::CompletedPart {
-                part_number: n,
-                etag: info.etag,
-            });
-        }
-        b.complete_multipart_upload(key, &up.upload_id, &done, &Default::default())
-            .await
-            .unwrap()
-    }
-
-    fn data_folders(root: &Path, bucket: &str) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(root.join(bucket).join(DATA))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn pattern(len: usize, seed: u8) -> Vec<u8> {
-        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
-    }
-
-    /// A completed multipart upload is stored as a manifest over its part files (no byte copied), reads
-    /// whole and in ranges across part boundaries, and its part files go when it is replaced or deleted.
-    #[tokio::test]
-    async fn multipart_objects_are_manifests_over_their_part_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        let store = open_store(&root);
-        let b = store.create_bucket("mpu").await.unwrap();
-        let mib5 = 5 * 1024 * 1024;
-        let parts = vec![pattern(mib5, 1), pattern(mib5 + 7, 2), pattern(1000, 3)];
-        let whole: Vec<u8> = parts.concat();
-        let meta = multipart_put(&b, "big", &parts).await;
-        assert_eq!(meta.size, whole.len() as u64);
-        let hash = key_hash("big");
-        let file = root
-            .join("mpu/objects")
-            .join(&hash[..2])
-            .join(format!("{hash}.null"));
-        assert!(
-            fs::metadata(&file).unwrap().len() < 4096,
-            "the version file is a manifest, not a copy of the bytes"
-        );
-        assert_eq!(data_folders(&root, "mpu").len(), 1);
-        assert!(
-            fs::read_dir(root.join("mpu").join(UPLOADS))
-                .unwrap()
-                .next()
-                .is_none(),
-            "the upload's folder is gone"
-        );
-        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
-        // Ranges within one part, across each boundary, across all three, and a suffix.
-        let edges = [
-            (0, 10),
-            (mib5 as u64 - 3, mib5 as u64 + 3),
-            (2 * mib5 as u64 + 5, 2 * mib5 as u64 + 12),
-            (17, whole.len() as u64 - 2),
-        ];
-        for (first, last) in edges {
-            let got = b
-                .get_opts(
-                    "big",
-                    GetOptions {
-                        range: Some(ByteRange::Inclusive { first, last }),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap()
-                .body;
-            assert_eq!(got, whole[first as usize..=last as usize], "{first}-{last}");
-        }
-        let tail = b
-            .get_opts(
-                "big",
-                GetOptions {
-                    range: Some(ByteRange::Suffix(1500)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap()
-            .body;
-        assert_eq!(tail, whole[whole.len() - 1500..]);
-        // A metadata change rewrites the manifest only, and keeps the bytes.
-        let tags = BTreeMap::from([("k".to_string(), "v".to_string())]);
-        b.set_object_tags("big", None, tags.clone()).await.unwrap();
-        assert_eq!(b.object_tags("big", None).await.unwrap(), tags);
-        assert!(fs::metadata(&file).unwrap().len() < 4096);
-        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
-        // Reopening finds the same object.
-        drop((b, store));
-        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
-        assert_eq!(backend.recovery_report().objects, 1);
-        assert_eq!(backend.recovery_report().quarantined, 0);
-        let store = Store::builder().backend(backend).build();
-        let b = store.bucket("mpu").unwrap();
-        assert_eq!(b.get("big").await.unwrap().body, Bytes::from(whole.clone()));
-        assert_eq!(b.head("big").await.unwrap().etag, meta.etag);
-        // The part sizes survive too: a get by part number reads the part.
-        let second = b
-            .get_opts(
-                "big",
-                GetOptions {
-                    part_number: Some(2),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(second.body, parts[1][..]);
-        // Replacing it by a plain put (unversioned: same `null` version id) removes its part files.
-        b.put("big", b"small".to_vec()).await.unwrap();
-        assert!(data_folders(&root, "mpu").is_empty());
-        assert_eq!(
-            b.get("big").await.unwrap().body,
-            Bytes::from_static(b"small")
-        );
-        // Replacing one multipart object by another leaves only the new one's folder; deleting it, none.
-        multipart_put(&b, "big", &parts[1..]).await;
-        multipart_put(&b, "big", &parts[..1]).await;
-        assert_eq!(data_folders(&root, "mpu").len(), 1);
-        assert_eq!(
-            b.get("big").await.unwrap().body,
-            Bytes::from(parts[0].clone())
-        );
-        b.delete("big").await.unwrap();
-        assert!(data_folders(&root, "mpu").is_empty());
-        assert!(matches!(b.get("big").await, Err(Error::NoSuchKey { .. })));
-    }
-
-    /// At open, a data folder no manifest refers to is removed, and a manifest whose part file is gone is
-    /// quarantined (a miss, not an I/O error on every read).
-    #[tokio::test]
-    async fn reopen_removes_stray_part_folders_and_quarantines_broken_manifests() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        {
-            let store = open_store(&root);
-            let b = store.create_bucket("mpu").await.unwrap();
-            multipart_put(&b, "kept", &[pattern(100, 1)]).await;
-            multipart_put(&b, "broken", &[pattern(100, 2)]).await;
-        }
-        let folders = data_folders(&root, "mpu");
-        assert_eq!(folders.len(), 2);
-        let broken = folders
-            .iter()
-            .find(|f| f.starts_with(&key_hash("broken")))
-            .unwrap();
-        fs::remove_file(root.join("mpu").join(DATA).join(broken).join("part-1")).unwrap();
-        // An interrupted complete: linked parts, no manifest.
-        fs::create_dir_all(root.join("mpu").join(DATA).join("abc.null.ff")).unwrap();
-        fs::write(root.join("mpu").join(DATA).join("abc.null.ff/part-1"), b"x").unwrap();
-
-        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
-        let report = backend.recovery_report().clone();
-        assert_eq!(report.objects, 1);
-        assert_eq!(report.quarantined, 1);
-        // The stray folder and the broken manifest's folder, and maybe completed uploads' folders in `tmp/`
-        // that the background removal had not reached yet.
-        assert!(report.temp_files_removed >= 2, "{report:?}");
-        assert_eq!(data_folders(&root, "mpu").len(), 1);
-        let store = Store::builder().backend(backend).build();
-        let b = store.bucket("mpu").unwrap();
-        assert_eq!(
-            b.get("kept").await.unwrap().body,
-            Bytes::from(pattern(100, 1))
-        );
-        assert!(matches!(
-            b.get("broken").await,
-            Err(Error::NoSuchKey { .. })
-        ));
-    }
-
-    /// Reads racing with deletes and replacements of a multipart object answer with one of its states
-    /// (its bytes or NoSuchKey), never with an I/O error about vanished part files.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reads_racing_replacement_of_a_multipart_object_see_a_whole_state() {
-        let (store, _dir) = fs_store(&ManualClock::new());
-        let b = store.create_bucket("race").await.unwrap();
-        let a = pattern(3000, 5);
-        let c = pattern(2000, 9);
-        multipart_put(&b, "k", std::slice::from_ref(&a)).await;
-        let writer = {
-            let b = b.clone();
-            let (a, c) = (a.clone(), c.clone());
-            tokio::spawn(async move {
-                for i in 0..150 {
-                    match i % 3 {
-                        0 => {
-                            multipart_put(&b, "k", std::slice::from_ref(&c)).await;
-                        }
-                        1 => b.delete("k").await.unwrap(),
-                        _ => {
-                            multipart_put(&b, "k", std::slice::from_ref(&a)).await;
-                        }
-                    }
-                }
-            })
-        };
-        let mut seen = [0usize; 3];
-        while !writer.is_finished() {
-            match b.get("k").await {
-                Ok(o) if o.body == a => seen[0] += 1,
-                Ok(o) if o.body == c => seen[1] += 1,
-                Ok(o) => panic!("a mix of states: {} bytes", o.body.len()),
-                Err(Error::NoSuchKey { .. }) => seen[2] += 1,
-                Err(e) => panic!("a read failed: {e}"),
-            }
-        }
-        writer.await.unwrap();
-        assert!(seen.iter().sum::<usize>() > 0);
-    }
-
-    #[tokio::test]
-    async fn large_objects_and_ranges_read_from_disk() {
-        let (store, _dir) = fs_store(&ManualClock::new());
-        let b = store.create_bucket("big").await.unwrap();
-        // Bigger than the first read, so ranges past it go back to the file.
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        b.put("obj", data.clone()).await.unwrap();
-        assert_eq!(&b.get("obj").await.unwrap().body[..], &data[..]);
-        let opts = crate::GetOptions {
-            range: crate::ByteRange::parse("bytes=150000-150009"),
-            ..Default::default()
-        };
-        assert_eq!(
-            &b.get_opts("obj", opts).await.unwrap().body[..],
-            &data[150_000..150_010]
-        );
-        let opts = crate::GetOptions {
-            range: crate::ByteRange::parse("bytes=-5"),
-            ..Default::default()
-        };
-        assert_eq!(
-            &b.get_opts("obj", opts).await.unwrap().body[..],
-            &data[data.len() - 5..]
-        );
-    }
-
-    #[tokio::test]
-    async fn reopen_keeps_versions_config_and_uploads() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        let (ids, upload_id, config) = {
-            let store = open_store(&root);
-            let b = store.create_bucket("keep").await.unwrap();
-            b.put("k", "null version").await.unwrap();
-            b.set_versioning(crate::Versioning::Enabled).await.unwrap();
-            let v1 = b.put("k", "one").await.unwrap();
-            let v2 = b.put("k", "two").await.unwrap();
-            let marker = b
-                .delete_opts("k", Default::default())
-                .await
-                .unwrap()
-                .unwrap();
-            b.set_object_tags(
-                "k",
-                Some(&v1.version_id),
-                [("a".to_string(), "1".to_string())].into(),
-            )
-            .await
-            .unwrap();
-            b.set_lifecycle(Some(
-                crate::LifecycleConfiguration::from_json(
-                    r#"{"Rules":[{"ID":"x","Status":"Enabled","Expiration":{"Days":3}}]}"#,
-                )
-                .unwrap(),
-            ))
-            .await
-            .unwrap();
-            let up = b
-                .create_multipart_upload("mp", Default::default())
-                .await
-                .unwrap();
-            b.upload_part(
-                "mp",
-                &up.upload_id,
-                1,
-                vec![7u8; crate::MIN_PART_SIZE as usize],
-                None,
-            )
-            .await
-            .unwrap();
-            let config = store.inner.backend.bucket_config("keep").await.unwrap();
-            (
-                vec![
-                    marker.version_id.clone(),
-                    v2.version_id.clone(),
-                    v1.version_id.clone(),
-                    "null".to_string(),
-                ],
-                up.upload_id,
-                config,
-            )
-        };
-        let backend = FsBackend::open(&root, FsOptions::default()).unwrap();
-        assert_eq!(backend.recovery_report().objects, 4);
-        assert_eq!(backend.recovery_report().uploads, 1);
-        let store = Store::builder().backend(backend).build();
-        let b = store.bucket("keep").unwrap();
-        assert_eq!(
-            store.inner.backend.bucket_config("keep").await.unwrap(),
-            config
-        );
-        let listed: Vec<_> = b
-            .list_all_versions("")
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.meta.version_id.clone())
-            .collect();
-        assert_eq!(listed, ids, "versions keep their order");
-        assert_eq!(
-            b.get("k").await.unwrap_err().delete_marker(),
-            Some(ids[0].as_str())
-        );
-        assert_eq!(b.object_tags("k", Some(&ids[2])).await.unwrap().len(), 1);
-        assert_eq!(&b.get_version("k", &ids[2]).await.unwrap().body[..], b"one");
-        // The upload continues after the reopen.
-        let parts = b.list_parts("mp", &upload_id).await.unwrap();
-        let p2 = b
-            .upload_part("mp", &upload_id, 2, "part two", None)
-            .await
-            .unwrap();
-        let done = b
-            .complete_multipart_upload(
-                "mp",
-                &upload_id,
-                &[
-                    crate::CompletedPart {
-                        part_number: 1,
-                        etag: parts[0].etag.clone(),
-                    },
-                    crate::CompletedPart {
-                        part_number: 2,
-                        etag: p2.etag,
-                    },
-                ],
-                &Default::default(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(done.size, crate::MIN_PART_SIZE + 8);
-        let body = b.get("mp").await.unwrap().body;
-        assert!(
-            body[..crate::MIN_PART_SIZE as usize]
-                .iter()
-                .all(|&x| x == 7)
-        );
-        assert_eq!(&body[crate::MIN_PART_SIZE as usize..], b"part two");
-        // New writes order after the old ones.
-        let v3 = b.put("k", "three").await.unwrap();
-        assert_eq!(
-            b.list_all_versions("k").await.unwrap()[0].meta.version_id,
-            v3.version_id
-        );
-    }
 }
