@@ -2,20 +2,22 @@
 //!
 //! # Layout
 //! One folder per bucket under the root; in it, one file per version of each key, named by a hash of the
-//! key and by the version id ([`layout`] has the map). A version file holds a header (magic, length, the
+//! key and by the version id (`layout.rs` has the map). A version file holds a header (magic, length, the
 //! [`ObjectMeta`] as JSON, key and version id included) then the bytes, so metadata always travels with the
 //! object; a delete marker is a header-only file; a version made by a multipart upload is a *manifest* of
-//! its part files ([`frame`] has the codec).
+//! its part files (`frame.rs` has the codec). File names never come from the key itself, so no key
+//! (`../../etc/passwd`, `a//b`, `dir/`) can name a path outside the root, and `a`, `a/` and `a/b` coexist.
 //!
 //! ## Modules
-//! - `mod.rs` (here): [`FsBackend`], the [`Backend`] implementation and the commit of a write;
-//! - [`state`]: one bucket in memory (its index, lock stripes, upload table and paths);
-//! - [`recovery`]: what opening a root loads and repairs;
-//! - [`frame`]: the frame codec of version, manifest and part files;
-//! - [`durable`]: temp file, fsync, rename, folder fsync, guards;
-//! - [`layout`]: the names of folders and files.
+//! - `mod.rs` (here): [`FsBackend`] and the [`Backend`] implementation;
+//! - `recovery.rs`: what opening a root loads and repairs;
+//! - `state.rs`: one bucket in memory (its index, lock stripes, upload table and paths) and the locked
+//!   commit of a write;
+//! - `frame.rs`: the frame codec of version, manifest and part files;
+//! - `durable.rs`: temp file, fsync, rename, folder fsync, guards;
+//! - `layout.rs`: the names of folders and files.
 //!
-//! Each imports only those below it in this list, and the shared [`index`](super::index) and
+//! Each imports only those below it in this list, and the shared [`index`] and
 //! [`uploads`](super::uploads) of the backend layer.
 //!
 //! # Durability
@@ -86,7 +88,7 @@ use layout::{
     BUCKET_RECORD, BucketRecord, DATA, OBJECTS, STAGING, TEMP_PREFIX, TMP, UPLOAD_RECORD, UPLOADS,
     key_hash, part_file,
 };
-use state::{FsBucket, FsUpload, STRIPES};
+use state::{FsBucket, FsUpload, STRIPES, Staged};
 
 mod durable;
 mod frame;
@@ -174,66 +176,6 @@ impl FsBackend {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         format!("{:x}-{:x}-{:x}", self.pid, t, n)
-    }
-}
-
-impl FsBackend {
-    /// Commits a version: under the key's lock, checks, renames the staged (or now written) temp file into
-    /// place, updates the index and fsyncs the directory. `staged` holds the temp file if already written.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the parts of one staged write, each moved into the blocking task that commits it"
-    )]
-    async fn commit(
-        &self,
-        b: &Arc<FsBucket>,
-        bucket: &str,
-        hash: String,
-        mut meta: ObjectMeta,
-        data: Option<Bytes>,
-        tmp: PathBuf,
-        staged: TempGuard,
-        check: WriteCheck<'_>,
-    ) -> Result<Arc<ObjectMeta>> {
-        let key = meta.key.clone();
-        let dest = b.object_path(&hash, &meta.version_id);
-        let lock = b.stripe(&hash).lock_owned().await;
-        if b.deleted.load(Ordering::Acquire) {
-            return Err(Error::NoSuchBucket {
-                bucket: bucket.to_string(),
-            });
-        }
-        let (current, target) = b.check_view(&key, &meta.version_id);
-        check(current.as_deref(), target.as_deref())?;
-        if data.is_some() {
-            meta.seq = b.next_seq();
-        }
-        let meta = Arc::new(meta);
-        let (b2, m2, sync) = (b.clone(), meta.clone(), self.opts.sync);
-        blocking(move || -> io::Result<()> {
-            let _lock = lock;
-            let mut staged = staged;
-            if let Some(data) = data {
-                staged.0 = Some(tmp.clone());
-                write_object(&tmp, &m2, &data, sync)?;
-            }
-            fs::rename(&tmp, &dest)?;
-            staged.0 = None;
-            let seq = m2.seq;
-            b2.index_insert(m2);
-            if sync {
-                sync_dir(dest.parent().unwrap_or(&b2.dir))?;
-            }
-            // The replaced version's part files, if it was a multipart one.
-            if let Some(old) = target.filter(|t| t.seq != seq) {
-                b2.drop_data(&old);
-            }
-            Ok(())
-        })
-        .await
-        .and_then(|r| r)
-        .map_err(|e| io_err(bucket, Some(&key), e))?;
-        Ok(meta)
     }
 }
 
@@ -497,12 +439,23 @@ impl Backend for FsBackend {
                 .and_then(|r| r)
                 .map_err(|e| io_err(bucket, Some(&m2_key(&meta)), e))?;
             staged.0 = Some(tmp.clone());
-            return self
-                .commit(&b, bucket, hash, meta, None, tmp, staged, check)
-                .await;
+            let write = Staged {
+                hash,
+                meta,
+                data: None,
+                tmp,
+                guard: staged,
+            };
+            return b.commit(bucket, write, check, self.opts.sync).await;
         }
-        self.commit(&b, bucket, hash, meta, Some(data), tmp, staged, check)
-            .await
+        let write = Staged {
+            hash,
+            meta,
+            data: Some(data),
+            tmp,
+            guard: staged,
+        };
+        b.commit(bucket, write, check, self.opts.sync).await
     }
 
     async fn delete_version(
@@ -798,10 +751,14 @@ impl Backend for FsBackend {
                 return Err(io_err(bucket, Some(&key), e));
             }
         };
-        let stored = match self
-            .commit(&b, bucket, hash, meta, None, tmp, staged, check)
-            .await
-        {
+        let write = Staged {
+            hash,
+            meta,
+            data: None,
+            tmp,
+            guard: staged,
+        };
+        let stored = match b.commit(bucket, write, check, self.opts.sync).await {
             Ok(m) => m,
             Err(e) => {
                 release(&b);

@@ -1,22 +1,28 @@
 //! One bucket of the fs backend in memory: its record, its index of every version (rebuilt at open), the
-//! 256 lock stripes that serialize writes to a key, its upload table, and where its files are.
+//! 256 lock stripes that serialize writes to a key, its upload table, where its files are, and the commit
+//! of a write ([`FsBucket::commit`]: check, rename and index update under the key's lock).
 //!
-//! The index is the shared [`VersionIndex`] of [`backend::index`](crate::backend::index): nothing about it is
-//! fs-specific. Depends on [`layout`](super::layout) for paths and on the shared index and upload table.
+//! The index is the shared [`VersionIndex`] of [`backend::index`](crate::backend::index): nothing about
+//! it is fs-specific. Depends on [`layout`](super::layout), [`frame`](super::frame) and
+//! [`durable`](super::durable), and on the shared index and upload table.
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
-use super::durable::GroupSync;
+use super::durable::{GroupSync, TempGuard, blocking, io_err, sync_dir};
+use super::frame::write_object;
 use super::layout::{DATA, TMP, UPLOADS, data_folder, key_hash, object_path};
+use crate::backend::WriteCheck;
 use crate::backend::index::{self, VersionIndex, missing};
 use crate::backend::uploads::UploadTable;
 use crate::config::BucketConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta::{BucketInfo, ObjectMeta};
 
 /// Writes to keys in different stripes (by the first byte of the key's hash) never wait for each other.
@@ -161,5 +167,80 @@ impl FsBucket {
     /// Removes a version from the index.
     pub(super) fn index_remove(&self, key: &str, version_id: &str) {
         index::remove_version(&mut self.index.write(), key, version_id);
+    }
+}
+
+/// A version ready to commit: its metadata, and its file, either already written to `tmp` (`data: None`,
+/// `guard` removing it unless committed) or to write there (`data`).
+pub(super) struct Staged {
+    /// The hash of the key.
+    pub(super) hash: String,
+    /// The version's metadata (`seq` set when `data` is `None`).
+    pub(super) meta: ObjectMeta,
+    /// The bytes, if the file is still to write.
+    pub(super) data: Option<Bytes>,
+    /// The temp file, beside the version's file.
+    pub(super) tmp: PathBuf,
+    /// Removes the temp file unless the write commits.
+    pub(super) guard: TempGuard,
+}
+
+impl FsBucket {
+    /// Commits a version: under the key's lock, checks, renames the staged (or now written) temp file into
+    /// place, updates the index and fsyncs the directory (when `sync`).
+    pub(super) async fn commit(
+        self: &Arc<Self>,
+        bucket: &str,
+        write: Staged,
+        check: WriteCheck<'_>,
+        sync: bool,
+    ) -> Result<Arc<ObjectMeta>> {
+        let Staged {
+            hash,
+            mut meta,
+            data,
+            tmp,
+            guard: staged,
+        } = write;
+        let b = self;
+        let key = meta.key.clone();
+        let dest = b.object_path(&hash, &meta.version_id);
+        let lock = b.stripe(&hash).lock_owned().await;
+        if b.deleted.load(Ordering::Acquire) {
+            return Err(Error::NoSuchBucket {
+                bucket: bucket.to_string(),
+            });
+        }
+        let (current, target) = b.check_view(&key, &meta.version_id);
+        check(current.as_deref(), target.as_deref())?;
+        if data.is_some() {
+            meta.seq = b.next_seq();
+        }
+        let meta = Arc::new(meta);
+        let (b2, m2) = (b.clone(), meta.clone());
+        blocking(move || -> io::Result<()> {
+            let _lock = lock;
+            let mut staged = staged;
+            if let Some(data) = data {
+                staged.0 = Some(tmp.clone());
+                write_object(&tmp, &m2, &data, sync)?;
+            }
+            fs::rename(&tmp, &dest)?;
+            staged.0 = None;
+            let seq = m2.seq;
+            b2.index_insert(m2);
+            if sync {
+                sync_dir(dest.parent().unwrap_or(&b2.dir))?;
+            }
+            // The replaced version's part files, if it was a multipart one.
+            if let Some(old) = target.filter(|t| t.seq != seq) {
+                b2.drop_data(&old);
+            }
+            Ok(())
+        })
+        .await
+        .and_then(|r| r)
+        .map_err(|e| io_err(bucket, Some(&key), e))?;
+        Ok(meta)
     }
 }
