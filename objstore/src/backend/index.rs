@@ -222,3 +222,156 @@ pub fn updated_meta(old: &ObjectMeta, update: MetaUpdate<'_>) -> Result<ObjectMe
     next.seq = old.seq;
     Ok(next)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::etag::ETag;
+
+    fn version(key: &str, id: &str, seq: u64, marker: bool) -> Arc<ObjectMeta> {
+        let mut m = ObjectMeta::new(key, 0, ETag::of(b""), UNIX_EPOCH);
+        m.version_id = id.to_string();
+        m.seq = seq;
+        m.is_delete_marker = marker;
+        Arc::new(m)
+    }
+
+    /// `a` (two versions), `a/b`, `b` (newest a delete marker over one version), `c`.
+    fn sample() -> VersionIndex {
+        let mut index = VersionIndex::new();
+        for (key, id, seq, marker) in [
+            ("a", "v1", 1, false),
+            ("a/b", "null", 2, false),
+            ("a", "v2", 3, false),
+            ("b", "v1", 4, false),
+            ("b", "m1", 5, true),
+            ("c", "null", 6, false),
+        ] {
+            insert_version(&mut index, version(key, id, seq, marker));
+        }
+        index
+    }
+
+    fn keys(page: &[Arc<ObjectMeta>]) -> Vec<&str> {
+        page.iter().map(|m| m.key.as_str()).collect()
+    }
+
+    fn ids(page: &[VersionEntry]) -> Vec<(&str, &str, bool)> {
+        page.iter()
+            .map(|e| (e.meta.key.as_str(), e.meta.version_id.as_str(), e.is_latest))
+            .collect()
+    }
+
+    fn list(prefix: &'static str, after: Bound<&'static str>, limit: usize) -> ListQuery<'static> {
+        ListQuery {
+            prefix,
+            after,
+            limit,
+        }
+    }
+
+    /// A listing skips keys whose newest version is a delete marker, keeps to the prefix, starts after
+    /// `after` (or at the prefix, if that is later) and stops at the limit; both index shapes agree.
+    #[test]
+    fn list_page_pages_by_prefix_start_after_and_limit() {
+        let index = sample();
+        let newest: BTreeMap<Arc<str>, Arc<ObjectMeta>> = index
+            .iter()
+            .map(|(k, v)| (k.clone(), v[0].clone()))
+            .collect();
+        let cases = [
+            (list("", Bound::Unbounded, 10), vec!["a", "a/b", "c"]),
+            (list("a", Bound::Unbounded, 10), vec!["a", "a/b"]),
+            (list("", Bound::Excluded("a"), 10), vec!["a/b", "c"]),
+            (list("b", Bound::Excluded("a"), 10), vec![]),
+            (list("", Bound::Unbounded, 2), vec!["a", "a/b"]),
+            (list("", Bound::Unbounded, 0), vec![]),
+        ];
+        for (query, want) in cases {
+            assert_eq!(keys(&list_page(&index, &query)), want, "{query:?}");
+            assert_eq!(keys(&list_page(&newest, &query)), want, "{query:?}");
+        }
+    }
+
+    /// Version pages run keys in order, each key's versions newest first, and resume after a key marker,
+    /// after a version-id marker (a vanished one skips its key), or at `start_at`.
+    #[test]
+    fn version_page_resumes_after_key_and_version_markers() {
+        let index = sample();
+        let query = |after_key, after_version, start_at, limit| VersionQuery {
+            prefix: "",
+            after_key,
+            after_version,
+            start_at,
+            limit,
+        };
+        let all = version_page(&index, &query(None, None, None, 100));
+        assert_eq!(
+            ids(&all),
+            [
+                ("a", "v2", true),
+                ("a", "v1", false),
+                ("a/b", "null", true),
+                ("b", "m1", true),
+                ("b", "v1", false),
+                ("c", "null", true),
+            ]
+        );
+        let two = version_page(&index, &query(None, None, None, 2));
+        assert_eq!(ids(&two), ids(&all[..2]));
+        let after_a = version_page(&index, &query(Some("a"), None, None, 100));
+        assert_eq!(ids(&after_a), ids(&all[2..]));
+        let after_v2 = version_page(&index, &query(Some("a"), Some("v2"), None, 100));
+        assert_eq!(ids(&after_v2), ids(&all[1..]));
+        let gone = version_page(&index, &query(Some("a"), Some("v9"), None, 100));
+        assert_eq!(ids(&gone), ids(&all[2..]));
+        let at_b = version_page(&index, &query(Some("a"), Some("v2"), Some("b"), 100));
+        assert_eq!(ids(&at_b), ids(&all[3..]));
+    }
+
+    /// Versions stay newest first by `seq`, a same-id insert replaces, and a key goes with its last version.
+    #[test]
+    fn insert_pick_and_remove_keep_versions_in_order() {
+        let mut index = sample();
+        let a = &index["a"];
+        assert_eq!(pick(a.iter(), None).unwrap().version_id, "v2");
+        assert_eq!(pick(a.iter(), Some("v1")).unwrap().seq, 1);
+        assert!(pick(a.iter(), Some("v9")).is_none());
+        // A reopen may insert in any order: `seq` decides.
+        insert_version(&mut index, version("a", "v0", 0, false));
+        insert_version(&mut index, version("a", "v1", 7, false));
+        let order: Vec<_> = index["a"].iter().map(|m| m.version_id.as_str()).collect();
+        assert_eq!(order, ["v1", "v2", "v0"]);
+        for id in ["v1", "v2", "v0"] {
+            remove_version(&mut index, "a", id);
+        }
+        assert!(!index.contains_key("a"));
+        remove_version(&mut index, "nokey", "v1");
+        assert!(matches!(missing("bk", "k", None), Error::NoSuchKey { .. }));
+        assert!(matches!(
+            missing("bk", "k", Some("v1")),
+            Error::NoSuchVersion { .. }
+        ));
+    }
+
+    /// An update cannot change a version's identity.
+    #[test]
+    fn updated_meta_keeps_key_version_and_seq() {
+        let old = version("k", "v1", 4, false);
+        let next = updated_meta(&old, &|m: &mut ObjectMeta| {
+            m.key = "other".into();
+            m.version_id = "v2".into();
+            m.seq = 99;
+            m.legal_hold = true;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            (next.key.as_str(), next.version_id.as_str(), next.seq),
+            ("k", "v1", 4)
+        );
+        assert!(next.legal_hold);
+    }
+}

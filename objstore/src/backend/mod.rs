@@ -15,6 +15,17 @@
 //! again when it is suspended (which replaces the null version wherever it is and puts it on top). A delete
 //! marker is a version like any other, with `is_delete_marker` set and no bytes. Version ids are made of
 //! ASCII letters and digits only ([`valid_version_id`]), so a backend may use them in file names.
+//!
+//! # Modules
+//! - here: the [`Backend`] trait, its query types and the closures it runs;
+//! - [`index`]: paging over an ordered key -> versions map (listing, version paging, picking a version),
+//!   for any backend;
+//! - [`uploads`]: the table of multipart uploads in progress, for any backend;
+//! - [`memory`] and [`fs`]: the two backends, each built on `index` and `uploads`.
+//!
+//! `index` and `uploads` import only this file's types; the backends import them; nothing here imports a
+//! backend. Outside this folder the layer uses only data types (`meta`, `config`, `names`, `error`,
+//! `etag`, `checksum`), never the engine (`bucket`, `store`).
 
 use std::fmt::Debug;
 use std::ops::{Bound, Range};

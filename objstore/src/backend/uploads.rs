@@ -188,3 +188,84 @@ impl<X> UploadTable<X> {
         self.map.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::meta::ObjectMeta;
+
+    fn upload(id: &str) -> Upload {
+        Upload {
+            upload_id: id.to_string(),
+            template: ObjectMeta::new("k", 0, ETag::of(b""), UNIX_EPOCH),
+            initiated: UNIX_EPOCH,
+            checksum_algorithm: None,
+        }
+    }
+
+    fn part(n: u32, body: &[u8]) -> PartInfo {
+        PartInfo {
+            part_number: n,
+            etag: ETag::of(body),
+            size: body.len() as u64,
+            last_modified: UNIX_EPOCH,
+            checksum: None,
+        }
+    }
+
+    /// The table answers reads of uploads and parts, picks a complete's parts in its order, and names a
+    /// missing upload or part.
+    #[test]
+    fn upload_table_lists_picks_and_fails_as_s3() {
+        let mut table: UploadTable<u8> = UploadTable::new();
+        assert!(table.is_empty());
+        table.create(upload("u1"), 7);
+        table.create(upload("u2"), 0);
+        let u1 = table.get_mut("bk", "u1").unwrap();
+        u1.parts.insert(2, part(2, b"two"));
+        u1.parts.insert(1, part(1, b"one"));
+        let (up, parts) = table.parts("bk", "u1").unwrap();
+        assert_eq!(up.upload_id, "u1");
+        assert_eq!(
+            parts.iter().map(|p| p.part_number).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(table.upload("bk", "u2").unwrap().upload_id, "u2");
+        assert_eq!(table.len(), 2);
+        let mut ids: Vec<_> = table.uploads().into_iter().map(|u| u.upload_id).collect();
+        ids.sort();
+        assert_eq!(ids, ["u1", "u2"]);
+
+        let u1 = table.get("bk", "u1").unwrap();
+        assert_eq!(u1.extra, 7);
+        let picked = u1
+            .pick_parts("bk", &[(2, ETag::of(b"two")), (1, ETag::of(b"one"))])
+            .unwrap();
+        assert_eq!(
+            picked.iter().map(|p| p.part_number).collect::<Vec<_>>(),
+            [2, 1]
+        );
+        for wanted in [(3, ETag::of(b"three")), (1, ETag::of(b"other"))] {
+            let err = u1
+                .pick_parts("bk", std::slice::from_ref(&wanted))
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidPart { part_number, .. } if part_number == wanted.0),
+                "{err}"
+            );
+        }
+
+        assert!(table.remove("bk", "u1").is_ok());
+        for err in [
+            table.get("bk", "u1").map(|_| ()).unwrap_err(),
+            table.upload("bk", "u1").map(|_| ()).unwrap_err(),
+            table.parts("bk", "u1").map(|_| ()).unwrap_err(),
+            table.remove("bk", "u1").map(|_| ()).unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::NoSuchUpload { .. }), "{err}");
+        }
+        assert!(table.take("u2").is_some() && table.is_empty());
+    }
+}
