@@ -431,7 +431,7 @@ impl Backend for FsBackend {
         // Large objects are written before the key's lock is taken, so one slow upload does not hold up
         // other writers; small ones are written and committed in one blocking step.
         let mut staged = TempGuard(None);
-        if data.len() > STAGE_OUTSIDE_LOCK {
+        let data = if data.len() > STAGE_OUTSIDE_LOCK {
             meta.seq = b.next_seq();
             let (t, m2, sync) = (tmp.clone(), meta.clone(), self.opts.sync);
             blocking(move || write_object(&t, &m2, &data, sync))
@@ -439,19 +439,14 @@ impl Backend for FsBackend {
                 .and_then(|r| r)
                 .map_err(|e| io_err(bucket, Some(&m2_key(&meta)), e))?;
             staged.0 = Some(tmp.clone());
-            let write = Staged {
-                hash,
-                meta,
-                data: None,
-                tmp,
-                guard: staged,
-            };
-            return b.commit(bucket, write, check, self.opts.sync).await;
-        }
+            None
+        } else {
+            Some(data)
+        };
         let write = Staged {
             hash,
             meta,
-            data: Some(data),
+            data,
             tmp,
             guard: staged,
         };
