@@ -21,9 +21,11 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 
+use super::index::{self, AsMeta, missing, version_start};
+use super::uploads::UploadTable;
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
-    VersionQuery, WriteCheck, list_start, pick_parts, version_start, versions_after,
+    VersionQuery, WriteCheck,
 };
 use crate::error::{Error, Result};
 use crate::types::config::BucketConfig;
@@ -56,35 +58,33 @@ struct Slot {
     older: VecDeque<Version>,
 }
 
+impl AsMeta for Version {
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+}
+
 impl Slot {
+    /// Its versions, newest first.
+    fn iter(&self) -> impl Iterator<Item = &Version> {
+        std::iter::once(&self.latest).chain(self.older.iter())
+    }
+
     fn find(&self, version_id: &str) -> Option<&Version> {
-        if self.latest.meta.version_id == version_id {
-            return Some(&self.latest);
-        }
-        self.older.iter().find(|v| v.meta.version_id == version_id)
+        index::pick(self.iter(), Some(version_id))
     }
 
     fn version(&self, version: Option<&str>) -> Option<&Version> {
-        match version {
-            None => Some(&self.latest),
-            Some(v) => self.find(v),
-        }
+        index::pick(self.iter(), version)
     }
 
     fn all(&self) -> Vec<Arc<ObjectMeta>> {
-        std::iter::once(&self.latest)
-            .chain(self.older.iter())
-            .map(|v| v.meta.clone())
-            .collect()
+        self.iter().map(|v| v.meta.clone()).collect()
     }
 }
 
-#[derive(Debug)]
-struct MemUpload {
-    upload: Upload,
-    parts: BTreeMap<u32, PartInfo>,
-    data: HashMap<u32, Bytes>,
-}
+/// The bytes of an upload's parts, by part number.
+type PartData = HashMap<u32, Bytes>;
 
 #[derive(Debug)]
 struct MemBucket {
@@ -93,7 +93,7 @@ struct MemBucket {
     config_lock: Mutex<()>,
     shards: Box<[Shard]>,
     index: RwLock<BTreeMap<Arc<str>, Arc<ObjectMeta>>>,
-    uploads: Mutex<HashMap<String, MemUpload>>,
+    uploads: Mutex<UploadTable<PartData>>,
     deleted: AtomicBool,
     hasher: Hasher,
 }
@@ -108,7 +108,7 @@ impl MemBucket {
                 .map(|_| RwLock::new(HashMap::with_hasher(Hasher::default())))
                 .collect(),
             index: RwLock::new(BTreeMap::new()),
-            uploads: Mutex::new(HashMap::new()),
+            uploads: Mutex::new(UploadTable::new()),
             deleted: AtomicBool::new(false),
             hasher: Hasher::default(),
         }
@@ -198,20 +198,6 @@ impl MemoryBackend {
 fn no_such_bucket(bucket: &str) -> Error {
     Error::NoSuchBucket {
         bucket: bucket.to_string(),
-    }
-}
-
-fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
-    match version {
-        None => Error::no_such_key(bucket, key),
-        Some(v) => Error::no_such_version(bucket, key, v),
-    }
-}
-
-fn no_such_upload(bucket: &str, upload_id: &str) -> Error {
-    Error::NoSuchUpload {
-        bucket: bucket.to_string(),
-        upload_id: upload_id.to_string(),
     }
 }
 
@@ -399,12 +385,7 @@ impl Backend for MemoryBackend {
                     .find(|v| v.meta.version_id == id)
                     .ok_or_else(|| missing(bucket, key, version))?
             };
-            let mut next = (*v.meta).clone();
-            update(&mut next)?;
-            next.key.clone_from(&v.meta.key);
-            next.version_id.clone_from(&v.meta.version_id);
-            next.seq = v.meta.seq;
-            let next = Arc::new(next);
+            let next = Arc::new(index::updated_meta(&v.meta, update)?);
             v.meta = next.clone();
             if is_latest {
                 let k = shard.get_key_value(key).map(|(k, _)| k.clone());
@@ -417,17 +398,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
-        self.with_bucket(bucket, |b| {
-            let index = b.index.read();
-            let start = list_start(query.prefix, query.after);
-            Ok(index
-                .range::<str, _>((start, Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(query.prefix))
-                .filter(|(_, m)| !m.is_delete_marker)
-                .take(query.limit)
-                .map(|(_, m)| m.clone())
-                .collect())
-        })
+        self.with_bucket(bucket, |b| Ok(index::list_page(&b.index.read(), &query)))
     }
 
     async fn list_versions(
@@ -446,17 +417,12 @@ impl Backend for MemoryBackend {
                 // Take a batch of keys, release the index, then read each key's shard.
                 let keys: Vec<Arc<str>> = {
                     let index = b.index.read();
-                    let range = (
-                        match &start {
-                            Bound::Included(k) => Bound::Included(k.as_str()),
-                            Bound::Excluded(k) => Bound::Excluded(k.as_str()),
-                            Bound::Unbounded => Bound::Unbounded,
-                        },
-                        Bound::Unbounded,
-                    );
-                    index
-                        .range::<str, _>(range)
-                        .take_while(|(k, _)| k.starts_with(query.prefix))
+                    let from = match &start {
+                        Bound::Included(k) => Bound::Included(k.as_str()),
+                        Bound::Excluded(k) => Bound::Excluded(k.as_str()),
+                        Bound::Unbounded => Bound::Unbounded,
+                    };
+                    index::keys_from(&index, from, query.prefix)
                         .take(query.limit - out.len())
                         .map(|(k, _)| k.clone())
                         .collect()
@@ -468,15 +434,8 @@ impl Backend for MemoryBackend {
                         Some(slot) => slot.all(),
                         None => continue,
                     };
-                    let picked = versions_after(key, &versions, &query);
-                    for m in picked {
-                        if out.len() == query.limit {
-                            return Ok(out);
-                        }
-                        out.push(VersionEntry {
-                            is_latest: Arc::ptr_eq(m, &versions[0]),
-                            meta: m.clone(),
-                        });
+                    if index::push_versions(&mut out, key, &versions, &query) {
+                        return Ok(out);
                     }
                 }
             }
@@ -486,14 +445,7 @@ impl Backend for MemoryBackend {
 
     async fn create_upload(&self, bucket: &str, upload: &Upload) -> Result<()> {
         self.with_bucket(bucket, |b| {
-            b.uploads.lock().insert(
-                upload.upload_id.clone(),
-                MemUpload {
-                    upload: upload.clone(),
-                    parts: BTreeMap::new(),
-                    data: HashMap::new(),
-                },
-            );
+            b.uploads.lock().create(upload.clone(), PartData::new());
             Ok(())
         })
     }
@@ -507,43 +459,23 @@ impl Backend for MemoryBackend {
     ) -> Result<()> {
         self.with_bucket(bucket, |b| {
             let mut uploads = b.uploads.lock();
-            let u = uploads
-                .get_mut(upload_id)
-                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-            u.data.insert(part.part_number, data);
+            let u = uploads.get_mut(bucket, upload_id)?;
+            u.extra.insert(part.part_number, data);
             u.parts.insert(part.part_number, part);
             Ok(())
         })
     }
 
     async fn list_parts(&self, bucket: &str, upload_id: &str) -> Result<(Upload, Vec<PartInfo>)> {
-        self.with_bucket(bucket, |b| {
-            let uploads = b.uploads.lock();
-            let u = uploads
-                .get(upload_id)
-                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-            Ok((u.upload.clone(), u.parts.values().cloned().collect()))
-        })
+        self.with_bucket(bucket, |b| b.uploads.lock().parts(bucket, upload_id))
     }
 
     async fn get_upload(&self, bucket: &str, upload_id: &str) -> Result<Upload> {
-        self.with_bucket(bucket, |b| {
-            let uploads = b.uploads.lock();
-            let u = uploads
-                .get(upload_id)
-                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-            Ok(u.upload.clone())
-        })
+        self.with_bucket(bucket, |b| b.uploads.lock().upload(bucket, upload_id))
     }
 
     async fn list_uploads(&self, bucket: &str) -> Result<Vec<Upload>> {
-        self.with_bucket(bucket, |b| {
-            Ok(b.uploads
-                .lock()
-                .values()
-                .map(|u| u.upload.clone())
-                .collect())
-        })
+        self.with_bucket(bucket, |b| Ok(b.uploads.lock().uploads()))
     }
 
     async fn complete_upload(
@@ -557,31 +489,25 @@ impl Backend for MemoryBackend {
         self.with_bucket(bucket, |b| {
             // The upload's lock is held to the end, so no part changes under the assembly.
             let mut uploads = b.uploads.lock();
-            let u = uploads
-                .get(upload_id)
-                .ok_or_else(|| no_such_upload(bucket, upload_id))?;
-            let picked = pick_parts(bucket, &u.upload, &u.parts, parts)?;
+            let u = uploads.get(bucket, upload_id)?;
+            let picked = u.pick_parts(bucket, parts)?;
             let size: u64 = picked.iter().map(|p| p.size).sum();
             let mut buf = BytesMut::with_capacity(size as usize);
             for p in &picked {
-                if let Some(d) = u.data.get(&p.part_number) {
+                if let Some(d) = u.extra.get(&p.part_number) {
                     buf.extend_from_slice(d);
                 }
             }
             meta.size = size;
             let stored = b.store(bucket, meta, buf.freeze(), check)?;
-            uploads.remove(upload_id);
+            uploads.take(upload_id);
             Ok(stored)
         })
     }
 
     async fn abort_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
         self.with_bucket(bucket, |b| {
-            b.uploads
-                .lock()
-                .remove(upload_id)
-                .map(|_| ())
-                .ok_or_else(|| no_such_upload(bucket, upload_id))
+            b.uploads.lock().remove(bucket, upload_id).map(|_| ())
         })
     }
 }

@@ -17,6 +17,17 @@
 //! again when it is suspended (which replaces the null version wherever it is and puts it on top). A delete
 //! marker is a version like any other, with `is_delete_marker` set and no bytes. Version ids are made of
 //! ASCII letters and digits only ([`valid_version_id`]), so a backend may use them in file names.
+//!
+//! # Modules
+//! - here: the [`Backend`] trait, its query types and the closures it runs;
+//! - [`index`]: paging over an ordered key -> versions map (listing, version paging, picking a version),
+//!   for any backend;
+//! - [`uploads`]: the table of multipart uploads in progress, for any backend;
+//! - [`memory`] and [`fs`]: the two backends, each built on `index` and `uploads`.
+//!
+//! `index` and `uploads` import only this file's types; the backends import them; nothing here imports a
+//! backend. Outside this folder the layer uses only data types (`meta`, `config`, `names`, `error`,
+//! `etag`, `checksum`), never the engine (`bucket`, `store`).
 
 use std::fmt::Debug;
 use std::ops::{Bound, Range};
@@ -33,7 +44,13 @@ pub use crate::types::multipart::{PartInfo, Upload};
 pub use crate::types::versioning::VersionEntry;
 
 pub mod fs;
+pub mod index;
 pub mod memory;
+pub mod uploads;
+
+// What the engine calls from here (`Bucket::complete_multipart_upload` checks part lists before a backend
+// does).
+pub(crate) use uploads::pick_parts;
 
 /// Run by a backend atomically with a write, against the newest version of the key (`current`, possibly a
 /// delete marker; `None` if the key has no version) and the version the write replaces or removes
@@ -340,74 +357,6 @@ macro_rules! forward {
 
 forward!(Arc<T>);
 forward!(Box<T>);
-
-/// The lower bound of a listing: the later of `after` and the prefix itself.
-pub(crate) fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'a str> {
-    match after {
-        Bound::Unbounded => Bound::Included(prefix),
-        Bound::Excluded(a) | Bound::Included(a) if a < prefix => Bound::Included(prefix),
-        other => other,
-    }
-}
-
-/// Where a version listing starts in the key space, and which versions of the first key it skips.
-pub(crate) fn version_start<'a>(query: &VersionQuery<'a>) -> Bound<&'a str> {
-    if let Some(s) = query.start_at {
-        return Bound::Included(s.max(query.prefix));
-    }
-    match (query.after_key, query.after_version) {
-        (None, _) => Bound::Included(query.prefix),
-        (Some(k), _) if k < query.prefix => Bound::Included(query.prefix),
-        (Some(k), None) => Bound::Excluded(k),
-        (Some(k), Some(_)) => Bound::Included(k),
-    }
-}
-
-/// The versions of one key a version listing returns, given the query (newest first in, newest first out).
-pub(crate) fn versions_after<'v>(
-    key: &str,
-    versions: &'v [Arc<ObjectMeta>],
-    query: &VersionQuery<'_>,
-) -> &'v [Arc<ObjectMeta>] {
-    match (query.after_key, query.after_version) {
-        _ if query.start_at.is_some() => versions,
-        (Some(k), Some(v)) if k == key => match versions.iter().position(|m| m.version_id == v) {
-            Some(i) => &versions[i + 1..],
-            // The marker version is gone: skip the key, as listing resumes after it.
-            None => &[],
-        },
-        _ => versions,
-    }
-}
-
-/// Validates a part list against the stored parts and returns them in order; `InvalidPart` names the part.
-pub(crate) fn pick_parts<'p>(
-    bucket: &str,
-    upload: &Upload,
-    stored: &'p std::collections::BTreeMap<u32, PartInfo>,
-    wanted: &[(u32, ETag)],
-) -> Result<Vec<&'p PartInfo>> {
-    wanted
-        .iter()
-        .map(|(n, etag)| {
-            let invalid = |reason: &str| crate::Error::InvalidPart {
-                bucket: bucket.to_string(),
-                key: upload.template.key.clone(),
-                upload_id: upload.upload_id.clone(),
-                part_number: *n,
-                reason: reason.to_string(),
-            };
-            match stored.get(n) {
-                None => Err(invalid("the part was not uploaded")),
-                Some(p) if p.etag != *etag => Err(invalid(&format!(
-                    "ETag {} does not match the uploaded part's {}",
-                    etag, p.etag
-                ))),
-                Some(p) => Ok(p),
-            }
-        })
-        .collect()
-}
 
 /// `object_store`'s own conformance suite (0.14.2) against one bucket, as every backend's tests run it:
 /// every function of `object_store::integration` that needs no more than `ObjectStore`,
