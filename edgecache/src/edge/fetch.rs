@@ -10,9 +10,9 @@ use http::{Method, Request, Response, StatusCode};
 
 use super::coalesce::{self, Outcome, Role};
 use super::conditional::{apply_client_conditionals, refresh};
-use super::headers::{ensure_date, strip_hop_by_hop};
+use super::headers::{ensure_date, simple_response, strip_hop_by_hop};
 use super::metrics::Counters;
-use super::range::{content_range, partial_key};
+use super::range::{consistent_partial, content_range, partial_key};
 use super::{Decision, Edge, Hit};
 use crate::error::{Error, Result};
 use crate::types::directives::Directives;
@@ -221,6 +221,19 @@ impl Edge {
                 return Ok(self.serve_stored(&hit.entry, &client, true));
             }
         }
+        let rbody = if rparts.status == StatusCode::PARTIAL_CONTENT && parts.method != Method::HEAD
+        {
+            match consistent_partial(&rparts.headers, rbody) {
+                Some(body) => body,
+                None => {
+                    // a part that holds none of the bytes it names: never passed on, never stored
+                    Counters::add(&self.inner.counters.origin_errors, 1);
+                    return Ok(simple_response(StatusCode::BAD_GATEWAY));
+                }
+            }
+        } else {
+            rbody
+        };
         strip_hop_by_hop(&mut rparts.headers);
         let stored_now = self
             .store_response(

@@ -1,0 +1,134 @@
+//! Hostile origins and clients (issue 16, edgecache part): each reproduction as a test, run in debug and
+//! release builds. An origin's `Content-Range` near `u64::MAX`, framing headers the origin got wrong, a `Host`
+//! that is not a valid authority, `+` signs in ranges, and the memory a large body costs in the disk tier.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use edgecache::{Edge, origin};
+use http::{Request, Response, StatusCode};
+use stratus_clock::ManualClock;
+
+/// An edge in front of an origin answering every request with `respond(request)`; the count of origin calls.
+fn edge_with(
+    respond: impl Fn(&Request<Bytes>) -> Response<Bytes> + Send + Sync + 'static,
+) -> (Edge, Arc<AtomicU64>) {
+    let calls = Arc::new(AtomicU64::new(0));
+    let counter = calls.clone();
+    let respond = Arc::new(respond);
+    let origin = origin::from_fn(move |req: Request<Bytes>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let r = respond(&req);
+        async move { Ok(r) }
+    });
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .build()
+        .unwrap();
+    (edge, calls)
+}
+
+fn get(uri: &str, headers: &[(&str, &[u8])]) -> Request<Bytes> {
+    let mut b = Request::get(uri);
+    for (n, v) in headers {
+        b = b.header(*n, http::HeaderValue::from_bytes(v).unwrap());
+    }
+    b.body(Bytes::new()).unwrap()
+}
+
+/// Issue 16: `offset + len - 1` on an origin's `Content-Range` overflowed (a debug-build panic, a wrapped
+/// position in release) for a part near `u64::MAX` followed by a matching `Range` request. The part is stored
+/// and serves the ranges it holds; a body longer than its range is cut to the bytes the range names (RFC 9110
+/// section 15.3.7: the `Content-Range` describes the enclosed representation data).
+#[tokio::test]
+async fn a_content_range_near_u64_max_never_overflows() {
+    const RANGE: &str = "bytes 18446744073709551610-18446744073709551614/18446744073709551615";
+    for body in ["01234", "0123456789"] {
+        let (edge, calls) = edge_with(move |_| {
+            Response::builder()
+                .status(206)
+                .header("cache-control", "max-age=600")
+                .header("content-range", RANGE)
+                .body(Bytes::from_static(body.as_bytes()))
+                .unwrap()
+        });
+        let ask =
+            |range: &'static str| get("http://example.com/huge", &[("range", range.as_bytes())]);
+        let first = edge
+            .handle(ask("bytes=18446744073709551610-18446744073709551614"))
+            .await
+            .unwrap();
+        let again = edge
+            .handle(ask("bytes=18446744073709551611-18446744073709551612"))
+            .await
+            .unwrap();
+        // the ten-byte body is longer than its range: the edge serves and stores the five bytes it names
+        assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT, "{body}");
+        assert_eq!(first.body(), "01234");
+        assert_eq!(first.headers()["content-range"], RANGE);
+        assert_eq!(
+            (again.status(), again.body().as_ref()),
+            (StatusCode::PARTIAL_CONTENT, &b"12"[..])
+        );
+        assert_eq!(
+            again.headers()["content-range"],
+            "bytes 18446744073709551611-18446744073709551612/18446744073709551615"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the second range is a hit");
+    }
+}
+
+/// A `206` whose body is shorter than its `Content-Range` is passed on as sent and serves from cache only the
+/// bytes it holds; one with an empty body holds nothing: a `502`, never stored.
+#[tokio::test]
+async fn a_part_shorter_than_its_range_is_described_by_what_it_holds() {
+    let (edge, calls) = edge_with(|req| {
+        let body: &'static [u8] = if req.uri().path() == "/empty" {
+            b""
+        } else {
+            b"01234"
+        };
+        Response::builder()
+            .status(206)
+            .header("cache-control", "max-age=600")
+            .header("content-range", "bytes 4-9/10")
+            .body(Bytes::from_static(body))
+            .unwrap()
+    });
+    let r = edge
+        .handle(get("http://example.com/short", &[("range", b"bytes=4-9")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_ref()),
+        (StatusCode::PARTIAL_CONTENT, &b"01234"[..])
+    );
+    let r = edge
+        .handle(get("http://example.com/short", &[("range", b"bytes=6-8")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_ref()),
+        (StatusCode::PARTIAL_CONTENT, &b"234"[..])
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let r = edge
+        .handle(get("http://example.com/short", &[("range", b"bytes=6-9")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "byte 9 is not held: the origin is asked"
+    );
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    for _ in 0..2 {
+        let r = edge
+            .handle(get("http://example.com/empty", &[("range", b"bytes=4-9")]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
