@@ -132,3 +132,82 @@ async fn a_part_shorter_than_its_range_is_described_by_what_it_holds() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
+
+/// Issue 16: an origin's `Content-Length` was stored and replayed: a 10-byte body declared as 1 GiB (or a
+/// large body declared as 10 bytes) was served so on every hit, a framing desync for any HTTP front. Framing
+/// fields are the edge's own (RFC 9110 section 8.6, RFC 9112 section 6): `Content-Length` is the length of the
+/// body served (of the stored body for `HEAD`), absent on `304`; `Transfer-Encoding` is never passed on. The
+/// origin's `Content-Length` is read as an HTTP/1.1 connection reads it (RFC 9112 section 6.3): a longer body
+/// is cut to it; a shorter one is incomplete, passed on with its own length and never stored (RFC 9111
+/// section 3.3); an invalid one is an origin failure (a proxy answers `502`).
+#[tokio::test]
+async fn framing_headers_are_computed_from_the_body_served() {
+    let big = Bytes::from(vec![b'x'; 1 << 20]);
+    let (edge, calls) = edge_with(move |req| {
+        let (body, declared) = match req.uri().path() {
+            "/short" => (Bytes::from_static(b"0123456789"), "1073741824"),
+            "/long" => (big.clone(), "10"),
+            "/exact" => (Bytes::from_static(b"0123456789"), "10, 10"),
+            "/bad" => (Bytes::from_static(b"0123456789"), "+10"),
+            _ => (Bytes::from_static(b"0123456789"), "10, 11"),
+        };
+        Response::builder()
+            .header("cache-control", "max-age=600")
+            .header("etag", "\"v1\"")
+            .header("content-length", declared)
+            .header("transfer-encoding", "chunked")
+            .body(body)
+            .unwrap()
+    });
+    let mut expected_calls = 0;
+    for path in ["/short", "/long", "/exact"] {
+        let uri = format!("http://example.com{path}");
+        let stored = path != "/short";
+        for round in ["miss", "hit"] {
+            let r = edge.handle(get(&uri, &[])).await.unwrap();
+            assert_eq!(r.body().len(), 10, "{path} {round}");
+            assert_eq!(r.headers()["content-length"], "10", "{path} {round}");
+            assert_eq!(r.headers().get_all("content-length").iter().count(), 1);
+            assert!(
+                !r.headers().contains_key("transfer-encoding"),
+                "{path} {round}"
+            );
+            if round == "miss" || !stored {
+                expected_calls += 1;
+            }
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                expected_calls,
+                "{path} {round}"
+            );
+        }
+        if !stored {
+            continue;
+        }
+        let head = Request::head(&uri).body(Bytes::new()).unwrap();
+        let r = edge.handle(head).await.unwrap();
+        assert!(r.body().is_empty());
+        assert_eq!(r.headers()["content-length"], "10", "HEAD {path}");
+        let range = edge
+            .handle(get(&uri, &[("range", b"bytes=2-5")]))
+            .await
+            .unwrap();
+        assert_eq!(range.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(range.headers()["content-length"], "4");
+        let not_modified = edge
+            .handle(get(&uri, &[("if-none-match", b"\"v1\"")]))
+            .await
+            .unwrap();
+        assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+        assert!(!not_modified.headers().contains_key("content-length"));
+        assert_eq!(calls.load(Ordering::SeqCst), expected_calls, "{path}: hits");
+    }
+    for path in ["/bad", "/conflicting"] {
+        let err = edge
+            .handle(get(&format!("http://example.com{path}"), &[]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "Origin", "{path}");
+        assert!(err.to_string().contains("Content-Length"), "{err}");
+    }
+}

@@ -53,7 +53,7 @@ use stratus_clock::Clock;
 
 pub use self::builder::{EdgeBuilder, EdgeOptions};
 use self::coalesce::Flights;
-use self::headers::simple_response;
+use self::headers::{frame, simple_response};
 use self::metrics::Counters;
 pub use self::metrics::Metrics;
 use self::range::{partial_key, serve_from_part};
@@ -190,7 +190,8 @@ impl Edge {
     /// response may be served instead. Every request waiting on the same fetch gets the same error.
     pub async fn handle(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
         Counters::add(&self.inner.counters.requests, 1);
-        let out = self.handle_inner(request).await;
+        let head = request.method() == Method::HEAD;
+        let out = self.handle_inner(request).await.map(|r| frame(r, head));
         if let Ok(r) = &out {
             Counters::add(&self.inner.counters.bytes_served, r.body().len() as u64);
         }
