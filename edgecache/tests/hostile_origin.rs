@@ -211,3 +211,46 @@ async fn framing_headers_are_computed_from_the_body_served() {
         assert!(err.to_string().contains("Content-Length"), "{err}");
     }
 }
+
+/// Issue 16: a `Host` that was not UTF-8 mapped to an empty authority, so `attacker\xff.test`,
+/// `victim\xfe.test` and a request with no `Host` shared one cache key and one origin response. A request
+/// without a valid authority is a `400` (RFC 9112 section 3.2: "A server MUST respond with a 400 (Bad
+/// Request) status code to any HTTP/1.1 request message that lacks a Host header field and to any request
+/// message that contains more than one Host header field line or a Host header field with an invalid field
+/// value"), never sent to the origin, never a cache key.
+#[tokio::test]
+async fn an_invalid_host_is_a_400_never_a_shared_cache_key() {
+    let (edge, calls) = edge_with(|req| {
+        let host = req.headers().get("host").map(|h| h.as_bytes().to_vec());
+        Response::builder()
+            .header("cache-control", "max-age=600")
+            .body(Bytes::from(format!("for {host:?}")))
+            .unwrap()
+    });
+    let bad: [&[(&str, &[u8])]; 6] = [
+        &[("host", b"attacker\xff.test")],
+        &[("host", b"victim\xfe.test")],
+        &[],
+        &[("host", b"victim.test/evil")],
+        &[("host", b"user@victim.test")],
+        &[("host", b"a.test"), ("host", b"b.test")],
+    ];
+    for headers in bad {
+        let req = get("/page", headers);
+        assert!(Edge::cache_key(&req).is_err(), "{headers:?}");
+        let r = edge.handle(req).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{headers:?}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "an invalid request never reaches the origin"
+    );
+    let ok = edge
+        .handle(get("/page", &[("host", b"Victim.Test:8080")]))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let key = Edge::cache_key(&get("/page", &[("host", b"Victim.Test:8080")])).unwrap();
+    assert_eq!(key, "victim.test:8080/page");
+}

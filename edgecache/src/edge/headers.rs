@@ -146,6 +146,17 @@ pub(super) fn apply_origin_length(
     Ok(response)
 }
 
+/// `400 Bad Request` for a request the edge cannot answer, its body the reason.
+pub(super) fn bad_request(error: &crate::Error) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(error.to_string()));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
 pub(super) fn simple_response(status: StatusCode) -> Response<Bytes> {
     let mut r = Response::new(Bytes::new());
     *r.status_mut() = status;
