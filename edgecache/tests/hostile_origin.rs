@@ -254,3 +254,86 @@ async fn an_invalid_host_is_a_400_never_a_shared_cache_key() {
     let key = Edge::cache_key(&get("/page", &[("host", b"Victim.Test:8080")])).unwrap();
     assert_eq!(key, "victim.test:8080/page");
 }
+
+/// Issue 16: the `Content-Range` parser accepted `+` signs (`bytes +0-+9/+10`). RFC 9110 section 14.4:
+/// `Content-Range = range-unit SP ( range-resp / unsatisfied-range )`, `incl-range = first-pos "-"
+/// last-pos`, positions `1*DIGIT`. A `206` whose `Content-Range` does not parse is not a valid part: a
+/// `502`, never stored and never served to a later range request. The `Range` request field is parsed as
+/// strictly (section 14.1.1): `bytes=+0-+4` is not a byte range, so the whole response is served.
+#[tokio::test]
+async fn signs_and_spaces_in_ranges_are_refused() {
+    for bad in [
+        "bytes +0-+9/+10",
+        "bytes 0-+9/10",
+        "bytes 0-9/+10",
+        "bytes -0-9/10",
+        "bytes 0 -9/10",
+        "bytes 0-9 /10",
+        "bytes 0x0-9/10",
+    ] {
+        let (edge, calls) = edge_with(move |_| {
+            Response::builder()
+                .status(206)
+                .header("cache-control", "max-age=600")
+                .header("content-range", bad)
+                .body(Bytes::from_static(b"0123456789"))
+                .unwrap()
+        });
+        for _ in 0..2 {
+            let r = edge
+                .handle(get("http://example.com/p", &[("range", b"bytes=0-4")]))
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_GATEWAY, "{bad}");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "{bad}: never stored");
+    }
+    assert_eq!(
+        edgecache::edge::ContentRange::parse(b"bytes +0-+9/+10"),
+        None
+    );
+    assert_eq!(
+        edgecache::edge::ContentRange::parse(b"bytes 0-9/10"),
+        Some(edgecache::edge::ContentRange::Bytes {
+            first: 0,
+            last: 9,
+            complete: Some(10)
+        })
+    );
+
+    let (edge, _) = edge_with(|_| {
+        Response::builder()
+            .header("cache-control", "max-age=600")
+            .body(Bytes::from_static(b"0123456789"))
+            .unwrap()
+    });
+    edge.handle(get("http://example.com/p", &[])).await.unwrap();
+    for bad in [
+        &b"bytes=+0-+4"[..],
+        b"bytes=0-+4",
+        b"bytes=+2-",
+        b"bytes=-+3",
+        b"bytes=0 - 4",
+    ] {
+        let r = edge
+            .handle(get("http://example.com/p", &[("range", bad)]))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+        assert_eq!(r.body(), "0123456789");
+    }
+    let r = edge
+        .handle(get("http://example.com/p", &[("range", b"Bytes=2-4")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_ref()),
+        (StatusCode::PARTIAL_CONTENT, &b"234"[..]),
+        "range units are case-insensitive"
+    );
+}
