@@ -337,3 +337,88 @@ async fn signs_and_spaces_in_ranges_are_refused() {
         "range units are case-insensitive"
     );
 }
+
+/// A field of `/proc/self/status` in bytes (`VmHWM`, `VmRSS`), Linux only.
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Resets the peak RSS (`VmHWM`) to the current RSS; false where the kernel does not allow it.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+const LARGE_BODY_CHILD: &str = "EDGECACHE_LARGE_BODY_CHILD";
+
+/// Issue 16: a 1 GiB body stored to the disk tier peaked at 3 GiB (the store encoded the body into a buffer,
+/// then copied that buffer; a read held the file and a copy of its body). Now a store writes from the body's
+/// own bytes and a read allocates the file once, the body a slice of it. Measured in a child process (this test
+/// re-runs itself) by the peak RSS (`VmHWM`) around a store and a read of a 256 MiB body: each may add at most
+/// a quarter of the body (before: a store added two bodies, a read one more than the body it returns).
+#[test]
+fn a_large_body_is_stored_and_read_from_disk_without_copies() {
+    const BODY: usize = 256 << 20;
+    if std::env::var_os(LARGE_BODY_CHILD).is_none() {
+        if proc_status_bytes("VmHWM").is_none() || !reset_peak() {
+            println!("skipped: no /proc/self/status VmHWM or clear_refs on this system");
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_large_body_is_stored_and_read_from_disk_without_copies",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(LARGE_BODY_CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!("{stdout}");
+        assert!(
+            out.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("disk tier 256 MiB body:"), "{stdout}");
+        return;
+    }
+    use edgecache::tier::{DiskOptions, DiskTier};
+    use edgecache::{Entry, Tier};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mib = |b: u64| b as f64 / f64::from(1 << 20);
+    rt.block_on(async {
+        let tier = DiskTier::open(dir.path(), DiskOptions::default()).await.unwrap();
+        let body = Bytes::from(vec![7u8; BODY]);
+        let entry = Arc::new(Entry::from_body(body));
+        assert!(reset_peak());
+        let before = proc_status_bytes("VmRSS").unwrap();
+        assert!(tier.insert("example.com/large", entry.clone()).await.unwrap());
+        let store_peak = proc_status_bytes("VmHWM").unwrap().saturating_sub(before);
+        drop(entry);
+        assert!(reset_peak());
+        let before = proc_status_bytes("VmRSS").unwrap();
+        let read = tier.get("example.com/large").await.unwrap().expect("stored");
+        let read_peak = proc_status_bytes("VmHWM").unwrap().saturating_sub(before);
+        assert_eq!(read.body.len(), BODY);
+        assert!(read.body.iter().all(|b| *b == 7));
+        println!(
+            "disk tier 256 MiB body: store peak +{:.1} MiB, read peak +{:.1} MiB (the body it returns included)",
+            mib(store_peak),
+            mib(read_peak)
+        );
+        let quarter = (BODY / 4) as u64;
+        assert!(store_peak < quarter, "a store copied the body: +{:.1} MiB", mib(store_peak));
+        assert!(
+            read_peak < BODY as u64 + quarter,
+            "a read held more than one body: +{:.1} MiB",
+            mib(read_peak)
+        );
+    });
+}
