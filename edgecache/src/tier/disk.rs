@@ -7,7 +7,8 @@
 //! flushed to stable storage before the rename.
 //!
 //! Large bodies cost no copies: a store writes the body from the entry's own bytes (the CRC computed over it
-//! in place), and a read allocates the file once and returns an entry whose body is a slice of it. A 256 MiB
+//! in place), and a read allocates the file once and returns an entry whose body is a slice of it (bodies under
+//! 64 KiB are copied out of it instead, so they do not keep the file's metadata in memory). A 256 MiB
 //! body adds 0.1 MiB to the peak RSS of a store and 256 MiB (the body returned) to a read (the test
 //! `a_large_body_is_stored_and_read_from_disk_without_copies`; 512 MiB each before).
 //!
@@ -53,6 +54,8 @@ const HEADER_LEN: usize = 4 + 4 + 8;
 const TIER: &str = "disk";
 const SUFFIX: &str = "entry";
 const TMP_PREFIX: &str = ".tmp-";
+/// Bodies at least this long are read as a slice of the file's buffer, shorter ones copied out of it.
+const SLICE_BODY_BYTES: usize = 64 << 10;
 
 /// Options of a [`DiskTier`].
 #[derive(Debug, Clone)]
@@ -302,7 +305,13 @@ fn decode_payload(file: &Bytes, start: usize) -> Option<(String, Entry)> {
     if r.pos != payload.len() {
         return None;
     }
-    let body = file.slice(body_start..body_start + body_len);
+    // a large body is a slice of the file's buffer (no copy); a small one is copied out, so an entry kept in
+    // memory (promoted to a tier above) does not keep the file's metadata alive beside its decoded headers
+    let body = if body_len >= SLICE_BODY_BYTES {
+        file.slice(body_start..body_start + body_len)
+    } else {
+        Bytes::copy_from_slice(&file[body_start..body_start + body_len])
+    };
     let mut entry = Entry::new(status, headers, body, request_time, response_time);
     entry.surrogate_keys = surrogate_keys;
     entry.vary = vary;
