@@ -68,15 +68,11 @@ pub(super) fn frame(mut response: Response<Bytes>, head: bool) -> Response<Bytes
     let headers = response.headers_mut();
     headers.remove(header::TRANSFER_ENCODING);
     headers.remove(header::CONTENT_LENGTH);
-    if head
-        || status.is_informational()
+    let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        if let (Some(v), false) = (
-            head_length,
-            status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED,
-        ) {
+        || status == StatusCode::NOT_MODIFIED;
+    if head || bodiless {
+        if let (Some(v), false) = (head_length, bodiless) {
             headers.insert(header::CONTENT_LENGTH, v);
         }
         *response.body_mut() = Bytes::new();
