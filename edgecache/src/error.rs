@@ -41,6 +41,15 @@ pub enum Error {
         /// The limit that passed.
         after: Duration,
     },
+    /// A client's request cannot be answered as it is (a missing or invalid `Host`); the edge answers it with
+    /// `400 Bad Request` and never sends it to the origin.
+    #[error("invalid request {field}: {reason}")]
+    InvalidRequest {
+        /// The request field (or part of the URI) that is wrong.
+        field: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// A configuration value is out of range.
     #[error("invalid configuration {field}: {reason}")]
     Config {
@@ -58,6 +67,7 @@ impl Error {
             Error::Io { .. } => "Io",
             Error::Origin { .. } => "Origin",
             Error::OriginTimeout { .. } => "OriginTimeout",
+            Error::InvalidRequest { .. } => "InvalidRequest",
             Error::Config { .. } => "Config",
         }
     }

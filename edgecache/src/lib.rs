@@ -37,7 +37,12 @@
 //!   refreshes the stored headers), serves stale within `stale-while-revalidate` (refreshing once in the
 //!   background) and `stale-if-error`, keys by URL plus the request fields named by `Vary`, invalidates
 //!   on unsafe methods, makes one origin request for many concurrent misses of a key, and purges by key,
-//!   prefix and `Surrogate-Key` tag (hard or soft).
+//!   prefix and `Surrogate-Key` tag (hard or soft);
+//! - hostile input is contained: a request without a valid authority (`Host`) is a `400`, never a shared cache
+//!   key; the framing of every response (`Content-Length`, no `Transfer-Encoding`) is the edge's own, computed
+//!   from the body it returns; `Range` and `Content-Range` are parsed strictly
+//!   ([`edge::RangeSpec`], [`edge::ContentRange`]) with checked arithmetic; a tier's byte bound is the memory
+//!   its entries take ([`Entry::weight`]).
 //!
 //! Time comes from [`stratus_clock::Clock`], so tests move TTLs forward without sleeping:
 //!

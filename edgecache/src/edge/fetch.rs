@@ -10,9 +10,11 @@ use http::{Method, Request, Response, StatusCode};
 
 use super::coalesce::{self, Outcome, Role};
 use super::conditional::{apply_client_conditionals, refresh};
-use super::headers::{ensure_date, strip_hop_by_hop};
+use super::headers::{
+    Incomplete, apply_origin_length, ensure_date, simple_response, strip_hop_by_hop,
+};
 use super::metrics::Counters;
-use super::range::{content_range, partial_key};
+use super::range::{consistent_partial, content_range, partial_key};
 use super::{Decision, Edge, Hit};
 use crate::error::{Error, Result};
 use crate::types::directives::Directives;
@@ -100,6 +102,7 @@ impl Edge {
     pub(super) async fn call_origin(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
         Counters::add(&self.inner.counters.origin_requests, 1);
         let url = request.uri().to_string();
+        let head = request.method() == Method::HEAD;
         let out = match self.inner.options.origin_timeout {
             Some(limit) => match self
                 .inner
@@ -108,10 +111,16 @@ impl Edge {
                 .await
             {
                 Ok(r) => r,
-                Err(_) => Err(Error::OriginTimeout { url, after: limit }),
+                Err(_) => Err(Error::OriginTimeout {
+                    url: url.clone(),
+                    after: limit,
+                }),
             },
             None => self.inner.origin.fetch(request).await,
         };
+        let out = out.and_then(|r| {
+            apply_origin_length(r, head).map_err(|reason| Error::origin(url, reason))
+        });
         match &out {
             Ok(r) => Counters::add(&self.inner.counters.origin_bytes, r.body().len() as u64),
             Err(_) => Counters::add(&self.inner.counters.origin_errors, 1),
@@ -180,6 +189,7 @@ impl Edge {
             }
         };
         let (mut rparts, rbody) = response.into_parts();
+        let complete = rparts.extensions.get::<Incomplete>().is_none();
         ensure_date(&mut rparts.headers, response_time);
         if let (true, StatusCode::NOT_MODIFIED, Some(hit)) =
             (validating, rparts.status, stored.as_ref())
@@ -221,19 +231,33 @@ impl Edge {
                 return Ok(self.serve_stored(&hit.entry, &client, true));
             }
         }
+        let rbody = if rparts.status == StatusCode::PARTIAL_CONTENT && parts.method != Method::HEAD
+        {
+            match consistent_partial(&rparts.headers, rbody) {
+                Some(body) => body,
+                None => {
+                    // a part that holds none of the bytes it names: never passed on, never stored
+                    Counters::add(&self.inner.counters.origin_errors, 1);
+                    return Ok(simple_response(StatusCode::BAD_GATEWAY));
+                }
+            }
+        } else {
+            rbody
+        };
         strip_hop_by_hop(&mut rparts.headers);
-        let stored_now = self
-            .store_response(
-                key,
-                &parts.method,
-                &parts.headers,
-                &rparts.headers,
-                rparts.status,
-                &rbody,
-                request_time,
-                response_time,
-            )
-            .await;
+        let stored_now = complete
+            && self
+                .store_response(
+                    key,
+                    &parts.method,
+                    &parts.headers,
+                    &rparts.headers,
+                    rparts.status,
+                    &rbody,
+                    request_time,
+                    response_time,
+                )
+                .await;
         if !stored_now
             && parts.method == Method::GET
             && stored.is_some()
@@ -301,6 +325,7 @@ impl Edge {
                     || rd.cc.seconds("s-maxage").is_some_and(|v| v.is_ok())
                     || response.headers().contains_key(header::EXPIRES);
                 if name == header::CONTENT_LOCATION
+                    && response.extensions().get::<Incomplete>().is_none()
                     && target_key == key
                     && method == Method::POST
                     && matches!(status, 200 | 203)
@@ -377,6 +402,9 @@ impl Edge {
         let (mut rparts, rbody) = response.into_parts();
         strip_hop_by_hop(&mut rparts.headers);
         ensure_date(&mut rparts.headers, response_time);
+        if rparts.extensions.get::<Incomplete>().is_some() {
+            return None; // cannot combine: fetch the whole representation as usual
+        }
         let combined = if rparts.status == StatusCode::PARTIAL_CONTENT {
             let same_etag =
                 strong_etag.is_some() && strong_etag == rparts.headers.get(header::ETAG);

@@ -53,9 +53,10 @@ use stratus_clock::Clock;
 
 pub use self::builder::{EdgeBuilder, EdgeOptions};
 use self::coalesce::Flights;
-use self::headers::simple_response;
+use self::headers::{bad_request, frame, simple_response};
 use self::metrics::Counters;
 pub use self::metrics::Metrics;
+pub use self::range::{ContentRange, RangeSpec};
 use self::range::{partial_key, serve_from_part};
 use crate::error::Result;
 use crate::origin::Origin;
@@ -112,19 +113,57 @@ impl Edge {
     /// `POST` naming its own URL in `Content-Location`) are stored, and `HEAD` is answered from them. `Vary`
     /// variants are stored under this key followed by a NUL and the selecting field values, so a purge of the
     /// key or a prefix reaches them too.
-    pub fn cache_key<B>(request: &Request<B>) -> String {
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) when the request names no valid authority: a URI
+    /// without one and no `Host`, more than one `Host`, or a `Host` that is not a valid `uri-host[:port]`
+    /// (RFC 9112 section 3.2; bytes outside ASCII, a `/`, a space), or an authority with userinfo (RFC 9110
+    /// section 4.2.4). [`Edge::handle`] answers such a request with `400 Bad Request`: two different invalid
+    /// hosts never share a key.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use edgecache::Edge;
+    ///
+    /// let req = http::Request::get("/a?b=1").header("host", "Example.COM").body(Bytes::new()).unwrap();
+    /// assert_eq!(Edge::cache_key(&req)?, "example.com/a?b=1");
+    /// let bad = http::Request::get("/a").header("host", &b"victim\xfe.test"[..]).body(Bytes::new()).unwrap();
+    /// assert_eq!(Edge::cache_key(&bad).unwrap_err().code(), "InvalidRequest");
+    /// # Ok::<(), edgecache::Error>(())
+    /// ```
+    pub fn cache_key<B>(request: &Request<B>) -> Result<String> {
         let uri = request.uri();
-        let authority = match uri.authority() {
-            Some(a) => a.as_str().to_ascii_lowercase(),
-            None => request
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("")
-                .to_ascii_lowercase(),
+        let invalid = |reason: String| crate::Error::InvalidRequest {
+            field: "host",
+            reason,
         };
+        let authority = match uri.authority() {
+            Some(a) => a.clone(),
+            None => {
+                let mut hosts = request.headers().get_all(header::HOST).iter();
+                let host = match (hosts.next(), hosts.next()) {
+                    (Some(h), None) => h,
+                    (None, _) => {
+                        return Err(invalid("no Host field and no authority in the URI".into()));
+                    }
+                    (Some(_), Some(_)) => return Err(invalid("more than one Host field".into())),
+                };
+                http::uri::Authority::try_from(host.as_bytes()).map_err(|e| {
+                    invalid(format!(
+                        "Host {:?} is not a valid authority: {e}",
+                        String::from_utf8_lossy(host.as_bytes())
+                    ))
+                })?
+            }
+        };
+        let text = authority.as_str();
+        if text.is_empty() || text.contains('@') {
+            return Err(invalid(format!(
+                "authority {text:?} is empty or has userinfo"
+            )));
+        }
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        format!("{authority}{path}")
+        Ok(format!("{}{path}", text.to_ascii_lowercase()))
     }
 
     /// The tiers, first looked-up first.
@@ -185,12 +224,19 @@ impl Edge {
 
     /// Answers `request`: from cache when RFC 9111 allows, else from the origin.
     ///
+    /// A request without a valid authority (see [`Edge::cache_key`]) is answered `400 Bad Request` without
+    /// asking the origin. The framing fields of every response are the edge's own: `Content-Length` is the
+    /// length of the body returned (for `HEAD`, of the body a `GET` would get), and `Transfer-Encoding` is never
+    /// set, whatever the origin sent.
+    ///
     /// # Errors
     /// The origin's error (or [`Error::OriginTimeout`](crate::Error::OriginTimeout)) when the origin gave no response and no stale
-    /// response may be served instead. Every request waiting on the same fetch gets the same error.
+    /// response may be served instead, also when its response cannot be framed (an invalid `Content-Length`).
+    /// Every request waiting on the same fetch gets the same error.
     pub async fn handle(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
         Counters::add(&self.inner.counters.requests, 1);
-        let out = self.handle_inner(request).await;
+        let head = request.method() == Method::HEAD;
+        let out = self.handle_inner(request).await.map(|r| frame(r, head));
         if let Ok(r) = &out {
             Counters::add(&self.inner.counters.bytes_served, r.body().len() as u64);
         }
@@ -198,7 +244,10 @@ impl Edge {
     }
 
     async fn handle_inner(&self, request: Request<Bytes>) -> Result<Response<Bytes>> {
-        let key = Self::cache_key(&request);
+        let key = match Self::cache_key(&request) {
+            Ok(key) => key,
+            Err(e) => return Ok(bad_request(&e)),
+        };
         let method = request.method().clone();
         if method != Method::GET && method != Method::HEAD {
             return self.pass(key, request).await;

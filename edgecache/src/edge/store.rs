@@ -84,16 +84,26 @@ impl Edge {
             }
         }
         headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
-        let body = if request.method() == Method::HEAD {
+        let head = request.method() == Method::HEAD;
+        headers.remove(header::CONTENT_LENGTH);
+        if head {
+            // the length a GET would get (framing is set by the edge; see `headers::frame`)
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+        }
+        let mut response = Response::new(if head {
             Bytes::new()
         } else {
             entry.body.clone()
-        };
-        let mut response = Response::new(body);
+        });
         *response.status_mut() = entry.status;
         *response.headers_mut() = headers;
         let response = apply_client_conditionals(response, request.headers());
-        let response = apply_range(response, request.headers());
+        // RFC 9110 section 14.2: range handling is defined for GET only
+        let response = if head {
+            response
+        } else {
+            apply_range(response, request.headers())
+        };
         Counters::add(
             &self.inner.counters.bytes_from_cache,
             response.body().len() as u64,
@@ -134,14 +144,11 @@ impl Edge {
                 (n, v)
             })
             .collect();
-        let entry = Entry::new(
-            status,
-            headers.clone(),
-            body.clone(),
-            request_time,
-            response_time,
-        )
-        .with_vary(vary);
+        let mut headers = headers.clone();
+        // framing is the edge's own, computed from the body when served: the origin's is not kept
+        headers.remove(header::CONTENT_LENGTH);
+        let entry =
+            Entry::new(status, headers, body.clone(), request_time, response_time).with_vary(vary);
         if partial {
             let pk = partial_key(key);
             for tier in &self.inner.tiers {

@@ -6,6 +6,12 @@
 //! restart sees the old file or the new one, never half of one; with [`DiskOptions::sync_writes`] the data is
 //! flushed to stable storage before the rename.
 //!
+//! Large bodies cost no copies: a store writes the body from the entry's own bytes (the CRC computed over it
+//! in place), and a read allocates the file once and returns an entry whose body is a slice of it (bodies under
+//! 64 KiB are copied out of it instead, so they do not keep the file's metadata in memory). A 256 MiB
+//! body adds 0.1 MiB to the peak RSS of a store and 256 MiB (the body returned) to a read (the test
+//! `a_large_body_is_stored_and_read_from_disk_without_copies`; 512 MiB each before).
+//!
 //! The index (key, file, weight, recency) lives in memory. [`DiskTier::open`] rebuilds it by reading and
 //! verifying every file: temporary files left by a killed process are deleted, and so is any file that fails
 //! its checksum or cannot be decoded. A file corrupted later is found when read: the read is a miss and the
@@ -48,6 +54,8 @@ const HEADER_LEN: usize = 4 + 4 + 8;
 const TIER: &str = "disk";
 const SUFFIX: &str = "entry";
 const TMP_PREFIX: &str = ".tmp-";
+/// Bodies at least this long are read as a slice of the file's buffer, shorter ones copied out of it.
+const SLICE_BODY_BYTES: usize = 64 << 10;
 
 /// Options of a [`DiskTier`].
 #[derive(Debug, Clone)]
@@ -142,42 +150,63 @@ fn put_time(out: &mut Vec<u8>, t: SystemTime) {
     out.extend_from_slice(&d.subsec_nanos().to_le_bytes());
 }
 
-/// Encodes `key` and `entry` as a file's bytes.
-fn encode(key: &str, entry: &Entry) -> Vec<u8> {
-    let mut p = Vec::with_capacity(entry.body.len() + 256);
-    put_bytes(&mut p, key.as_bytes());
-    p.extend_from_slice(&entry.status.as_u16().to_le_bytes());
-    put_time(&mut p, entry.request_time);
-    put_time(&mut p, entry.response_time);
-    p.push(u8::from(entry.invalidated));
-    p.extend_from_slice(&(entry.headers.len() as u32).to_le_bytes());
-    for (n, v) in &entry.headers {
-        put_bytes(&mut p, n.as_str().as_bytes());
-        put_bytes(&mut p, v.as_bytes());
-    }
-    p.extend_from_slice(&(entry.surrogate_keys.len() as u32).to_le_bytes());
-    for k in &entry.surrogate_keys {
-        put_bytes(&mut p, k.as_bytes());
-    }
-    p.extend_from_slice(&(entry.vary.len() as u32).to_le_bytes());
-    for (n, v) in &entry.vary {
-        put_bytes(&mut p, n.as_str().as_bytes());
-        match v {
-            Some(v) => {
-                p.push(1);
-                put_bytes(&mut p, v.as_bytes());
+/// The bytes of a file for `key` and `entry`, in three parts written one after the other: the frame header
+/// (magic, CRC-32 of the rest, its length), the encoded metadata (ending with the body's length), and the body,
+/// which is written from the entry's own bytes, never copied (a large body costs no second buffer).
+struct Encoded {
+    header: [u8; HEADER_LEN],
+    meta: Vec<u8>,
+    body: Bytes,
+}
+
+impl Encoded {
+    fn new(key: &str, entry: &Entry) -> Self {
+        let mut p = Vec::with_capacity(256);
+        put_bytes(&mut p, key.as_bytes());
+        p.extend_from_slice(&entry.status.as_u16().to_le_bytes());
+        put_time(&mut p, entry.request_time);
+        put_time(&mut p, entry.response_time);
+        p.push(u8::from(entry.invalidated));
+        p.extend_from_slice(&(entry.headers.len() as u32).to_le_bytes());
+        for (n, v) in &entry.headers {
+            put_bytes(&mut p, n.as_str().as_bytes());
+            put_bytes(&mut p, v.as_bytes());
+        }
+        p.extend_from_slice(&(entry.surrogate_keys.len() as u32).to_le_bytes());
+        for k in &entry.surrogate_keys {
+            put_bytes(&mut p, k.as_bytes());
+        }
+        p.extend_from_slice(&(entry.vary.len() as u32).to_le_bytes());
+        for (n, v) in &entry.vary {
+            put_bytes(&mut p, n.as_str().as_bytes());
+            match v {
+                Some(v) => {
+                    p.push(1);
+                    put_bytes(&mut p, v.as_bytes());
+                }
+                None => p.push(0),
             }
-            None => p.push(0),
+        }
+        p.extend_from_slice(&(entry.body.len() as u64).to_le_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&p);
+        crc.update(&entry.body);
+        let mut header = [0u8; HEADER_LEN];
+        header[..4].copy_from_slice(MAGIC);
+        header[4..8].copy_from_slice(&crc.finalize().to_le_bytes());
+        header[8..].copy_from_slice(&((p.len() + entry.body.len()) as u64).to_le_bytes());
+        Encoded {
+            header,
+            meta: p,
+            body: entry.body.clone(),
         }
     }
-    p.extend_from_slice(&(entry.body.len() as u64).to_le_bytes());
-    p.extend_from_slice(&entry.body);
-    let mut out = Vec::with_capacity(HEADER_LEN + p.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
-    out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-    out.extend_from_slice(&p);
-    out
+
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(&self.header)?;
+        out.write_all(&self.meta)?;
+        out.write_all(&self.body)
+    }
 }
 
 struct Reader<'a> {
@@ -220,8 +249,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a file's bytes into its key and entry; `Err` says what is wrong.
-fn decode(file: &[u8]) -> std::result::Result<(String, Entry), &'static str> {
+/// Decodes a file's bytes into its key and entry; `Err` says what is wrong. The entry's body is a slice of
+/// `file` (no copy).
+fn decode(file: &Bytes) -> std::result::Result<(String, Entry), &'static str> {
     if file.len() < HEADER_LEN || &file[..4] != MAGIC {
         return Err("bad magic or truncated header");
     }
@@ -234,10 +264,12 @@ fn decode(file: &[u8]) -> std::result::Result<(String, Entry), &'static str> {
     if crc32fast::hash(payload) != crc {
         return Err("checksum mismatch");
     }
-    decode_payload(payload).ok_or("undecodable payload")
+    decode_payload(file, HEADER_LEN).ok_or("undecodable payload")
 }
 
-fn decode_payload(payload: &[u8]) -> Option<(String, Entry)> {
+/// Decodes the payload at `file[start..]`.
+fn decode_payload(file: &Bytes, start: usize) -> Option<(String, Entry)> {
+    let payload = &file[start..];
     let mut r = Reader {
         buf: payload,
         pos: 0,
@@ -268,15 +300,28 @@ fn decode_payload(payload: &[u8]) -> Option<(String, Entry)> {
         vary.push((n, v));
     }
     let body_len = usize::try_from(r.u64()?).ok()?;
-    let body = Bytes::copy_from_slice(r.take(body_len)?);
+    let body_start = start + r.pos;
+    r.take(body_len)?;
     if r.pos != payload.len() {
         return None;
     }
+    // a large body is a slice of the file's buffer (no copy); a small one is copied out, so an entry kept in
+    // memory (promoted to a tier above) does not keep the file's metadata alive beside its decoded headers
+    let body = if body_len >= SLICE_BODY_BYTES {
+        file.slice(body_start..body_start + body_len)
+    } else {
+        Bytes::copy_from_slice(&file[body_start..body_start + body_len])
+    };
     let mut entry = Entry::new(status, headers, body, request_time, response_time);
     entry.surrogate_keys = surrogate_keys;
     entry.vary = vary;
     entry.invalidated = invalidated;
     Some((key, entry))
+}
+
+/// A whole file read with one allocation of its size, as shared bytes (entries' bodies are slices of it).
+fn read_file(path: &Path) -> std::io::Result<Bytes> {
+    fs::read(path).map(Bytes::from)
 }
 
 fn file_name(hash: u64) -> String {
@@ -352,7 +397,9 @@ impl DiskTier {
             else {
                 continue; // not ours
             };
-            let Ok(bytes) = fs::read(&path) else { continue };
+            let Ok(bytes) = read_file(&path) else {
+                continue;
+            };
             match decode(&bytes) {
                 Ok((key, entry)) if file_hash(&key) == hash => {
                     let modified = item
@@ -420,7 +467,7 @@ impl Tier for DiskTier {
             }
         };
         let path = self.root.join(file_name(meta.file));
-        let read = blocking(move || fs::read(path)).await;
+        let read = blocking(move || read_file(&path)).await;
         let bytes = match read {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -465,7 +512,7 @@ impl Tier for DiskTier {
             return Ok(false);
         }
         let hash = file_hash(key);
-        let bytes = encode(key, &entry);
+        let encoded = Encoded::new(key, &entry);
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = self.root.join(format!(
             "{TMP_PREFIX}{hash:016x}-{}-{n}",
@@ -475,7 +522,7 @@ impl Tier for DiskTier {
         let tmp_path = tmp.clone();
         let written = blocking(move || -> std::io::Result<()> {
             let mut f = fs::File::create(&tmp_path)?;
-            f.write_all(&bytes)?;
+            encoded.write_to(&mut f)?;
             if sync {
                 f.sync_all()?;
             }
@@ -531,7 +578,7 @@ impl Tier for DiskTier {
         let mut removed = 0;
         for (key, meta) in snapshot {
             let path = self.root.join(file_name(meta.file));
-            let decoded = fs::read(&path).ok().map(|b| decode(&b));
+            let decoded = read_file(&path).ok().map(|b| decode(&b));
             let drop_it = match decoded {
                 Some(Ok((k, entry))) if k == key => !keep(&key, &entry),
                 Some(Ok(_)) | None => {
@@ -593,14 +640,21 @@ mod tests {
         )
         .with_vary(vec![(HeaderName::from_static("accept"), None)])
         .with_invalidated(true);
-        let bytes = encode("k", &entry);
-        assert_eq!(decode(&bytes), Ok(("k".to_string(), entry)));
+        let mut bytes = Vec::new();
+        Encoded::new("k", &entry).write_to(&mut bytes).unwrap();
+        assert_eq!(
+            decode(&Bytes::from(bytes.clone())),
+            Ok(("k".to_string(), entry))
+        );
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;
-            assert!(decode(&bad).is_err(), "flipped byte {i} went unnoticed");
             assert!(
-                decode(&bytes[..i]).is_err(),
+                decode(&Bytes::from(bad)).is_err(),
+                "flipped byte {i} went unnoticed"
+            );
+            assert!(
+                decode(&Bytes::copy_from_slice(&bytes[..i])).is_err(),
                 "truncation at {i} went unnoticed"
             );
         }
@@ -609,13 +663,13 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn decoding_arbitrary_bytes_never_panics(mut bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
-            let _ = decode(&bytes);
+            let _ = decode(&Bytes::copy_from_slice(&bytes));
             // with a valid frame around garbage, the payload decoder runs too
             let mut framed = MAGIC.to_vec();
             framed.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
             framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             framed.append(&mut bytes);
-            let _ = decode(&framed);
+            let _ = decode(&Bytes::from(framed));
         }
     }
 }

@@ -20,7 +20,9 @@ pub use disk::{DiskOptions, DiskTier};
 pub use memory::{MemoryTier, MemoryTierBuilder};
 
 pub use crate::error::{Error, Result};
-pub use crate::types::entry::{ENTRY_OVERHEAD, Entry, HEADER_OVERHEAD};
+pub use crate::types::entry::{
+    ENTRY_OVERHEAD, Entry, HEADER_OVERHEAD, POLICY_OVERHEAD, heap_bytes,
+};
 
 /// A cache tier: a concurrent map from keys to [`Entry`]s, bounded by bytes.
 ///

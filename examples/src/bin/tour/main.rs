@@ -3,6 +3,7 @@
 //! Run it with `cargo run --release -p examples --bin tour`.
 #![forbid(unsafe_code)]
 
+mod edge_hostile_tour;
 mod edgecache_tour;
 mod funcrt_tour;
 mod objstore_tour;
@@ -14,5 +15,6 @@ async fn main() -> TourResult {
     objstore_tour::run().await?;
     funcrt_tour::run().await?;
     edgecache_tour::run().await?;
+    edge_hostile_tour::run().await?;
     Ok(())
 }
