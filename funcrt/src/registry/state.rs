@@ -12,12 +12,13 @@ use stratus_clock::Clock;
 
 use crate::error::{Error, Result};
 use crate::function::Code;
-use crate::instance::VersionConfig;
+use crate::instance::{Launcher, VersionConfig};
 use crate::limits::MIN_UNRESERVED_CONCURRENCY;
 use crate::registry::concurrency::Account;
 use crate::registry::function::FunctionState;
 use crate::types::config::FunctionConfig;
 use crate::types::context::EnvConfig;
+use crate::types::execution::Execution;
 use crate::types::logs::InvocationLog;
 use crate::types::metering::PriceTable;
 
@@ -35,6 +36,8 @@ pub(crate) struct Registry {
     region: String,
     account_id: String,
     pub(crate) on_log: Option<LogHook>,
+    /// Where instances run their code, and the count of instance threads alive.
+    pub(crate) launcher: Launcher,
     pub(crate) functions: ArcSwap<FunctionMap>,
     /// Serialises changes to the function map and to reservations; never held while user code runs.
     pub(crate) write: Mutex<()>,
@@ -44,6 +47,10 @@ pub(crate) struct Registry {
 
 impl Registry {
     /// An empty registry with these settings (already validated by the builder).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per builder setting, called only by build()"
+    )]
     pub(crate) fn new(
         clock: Clock,
         account_concurrency: u32,
@@ -52,6 +59,7 @@ impl Registry {
         region: String,
         account_id: String,
         on_log: Option<LogHook>,
+        execution: Execution,
     ) -> Self {
         Registry {
             clock,
@@ -61,6 +69,10 @@ impl Registry {
             region,
             account_id,
             on_log,
+            launcher: Launcher {
+                execution,
+                threads: Arc::default(),
+            },
             functions: ArcSwap::from_pointee(FunctionMap::default()),
             write: Mutex::new(()),
             revision: AtomicU64::new(1),

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod blocking;
 mod concurrency;
 mod events;
 mod instances;
