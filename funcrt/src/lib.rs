@@ -87,6 +87,13 @@
 //! are atomics, admission is a compare-and-swap, and the idle-instance pool's mutex is held only for a
 //! push or a pop.
 //!
+//! At scale: the function table is a persistent map (`imbl`), so `create_function` and
+//! `delete_function` make the next table in O(log n) (about 5 us at 1k functions, 10 us at 100k, where
+//! copying a hash map made 10k creates take 6 s), and `ListFunctions` pages walk an ordered name set
+//! instead of sorting every name. A function version holds about 4 KiB until it is invoked: its duration
+//! histogram (same buckets and percentiles as before) allocates 1 KiB pages only where durations fall.
+//! Figures: `benches/README.md`, "funcrt at scale".
+//!
 //! ## Example
 //! ```
 //! use std::time::Duration;

@@ -14,3 +14,4 @@ mod instances;
 mod invoke;
 mod lifecycle;
 mod metering;
+mod scale;
