@@ -72,7 +72,13 @@
 //!   Rust aborts the whole process on an allocation failure (no other function survives it). For a hard
 //!   cap, run the function in the process sandbox (issue 13), which caps and reports the memory of a
 //!   process of its own. The `REPORT` line has no `Max Memory Used`: one handler's memory cannot be told
-//!   apart in a shared process, and a made-up figure would mislead.
+//!   apart in a shared process by anything funcrt can do without `unsafe` (a per-thread counting
+//!   `GlobalAlloc` needs an `unsafe impl`, which every crate root here forbids; the allocator wrappers on
+//!   crates.io that need no glue, `stats_alloc` and `cap`, count the whole process, so under concurrency
+//!   they would charge one function with another's allocations), and a made-up figure would mislead.
+//!   Since [`Execution::Thread`] runs each instance on its own thread, a host that installs a per-thread
+//!   counting allocator of its own can attribute allocations to instances by thread name
+//!   (`funcrt-<function>-<version>`).
 //! - Environment variables reach handlers through [`Context::env`] / [`InitContext::env`], not the process
 //!   environment, which all functions share.
 //! - A thread cannot be killed in-process: a handler that blocks its thread past its timeout keeps that

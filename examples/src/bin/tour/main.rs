@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod edgecache_tour;
+mod funcrt_blocking;
 mod funcrt_tour;
 mod objstore_tour;
 
@@ -13,6 +14,7 @@ type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 async fn main() -> TourResult {
     objstore_tour::run().await?;
     funcrt_tour::run().await?;
+    funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
     Ok(())
 }
