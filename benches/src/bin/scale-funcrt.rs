@@ -11,6 +11,8 @@
 //! - `invoke p50`: the median of 2,000 warm RequestResponse invokes of one function in that table;
 //! - the growth exponent between consecutive sizes: `log(t2 / t1) / log(n2 / n1)` (0 is flat, 1 linear).
 
+#![forbid(unsafe_code)]
+
 use std::time::{Duration, Instant};
 
 use funcrt::{Code, Context, FunctionConfig, HandlerError, Runtime, Value};

@@ -25,5 +25,5 @@ pub(crate) mod watchdog;
 pub(crate) use environment::Runner;
 pub(crate) use pool::Pool;
 pub(crate) use revision::VersionConfig;
-pub(crate) use start::{InitFailure, Launcher, Started, panic_message, start_instance};
-pub(crate) use thread::{CallResult, Waited};
+pub(crate) use start::{InitFailure, Launcher, Started, start_instance};
+pub(crate) use thread::{CallResult, Waited, panic_message};

@@ -13,7 +13,7 @@ use crate::function::{HandlerError, InitContext};
 use crate::instance::environment::{Instance, Runner, Slot};
 use crate::instance::pool::Pool;
 use crate::instance::revision::VersionConfig;
-use crate::instance::thread::{InitError, Waited, spawn_instance_thread};
+use crate::instance::thread::{InitError, Waited, panic_message, spawn_instance_thread};
 use crate::limits::INIT_TIMEOUT;
 use crate::types::context::{SlotShared, fast_random};
 use crate::types::execution::Execution;
@@ -42,16 +42,6 @@ fn log_stream(clock: &Clock, version: &str) -> String {
         fast_random(),
         fast_random()
     )
-}
-
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        format!("Lambda panicked: {s}")
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        format!("Lambda panicked: {s}")
-    } else {
-        "Lambda panicked".to_owned()
-    }
 }
 
 /// How instances are started: where their code runs, and the count of instance threads alive.

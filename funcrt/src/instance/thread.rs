@@ -31,7 +31,6 @@ use stratus_clock::{Clock, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::function::{Code, Function, HandlerError, InitContext};
-use crate::instance::start::panic_message;
 use crate::instance::watchdog::{Alarm, BLOCKED_AFTER, ring_at};
 use crate::types::context::Context;
 
@@ -193,6 +192,17 @@ impl InstanceThread {
             state: state.clone(),
         });
         Call { reply: rx, state }
+    }
+}
+
+/// The message of a caught panic, as Lambda's runtime reports it.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("Lambda panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("Lambda panicked: {s}")
+    } else {
+        "Lambda panicked".to_owned()
     }
 }
 
