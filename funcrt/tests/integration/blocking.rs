@@ -268,3 +268,47 @@ async fn inline_execution_keeps_the_semantics_of_cooperative_handlers() {
     let r = hang.await.unwrap();
     assert_eq!(r.function_error.unwrap().error_type, "Sandbox.Timedout");
 }
+
+/// With several invocations per instance, one handler blocking the instance's thread holds up the others
+/// queued on that thread: each caller is still answered at its own deadline (the watchdog notices that
+/// their handlers never started), and the instance is discarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_queued_behind_a_blocked_handler_time_out_too() {
+    let (clock, rt) = manual_runtime();
+    let (gate, inits, entered) = (Gate::default(), Arc::default(), Arc::<AtomicU32>::default());
+    rt.create_function(
+        "shared",
+        blocking_code(gate.clone(), Arc::clone(&inits), Arc::clone(&entered)),
+        FunctionConfig::builder()
+            .with_timeout(Duration::from_secs(2))
+            .with_per_instance_concurrency(2)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let first = tokio::spawn({
+        let rt = rt.clone();
+        async move { rt.invoke("shared", json!("block")).await.unwrap() }
+    });
+    until(|| entered.load(Ordering::SeqCst) == 1).await;
+    // The second slot of the same instance: its call waits behind the blocked one on the same thread.
+    let second = tokio::spawn({
+        let rt = rt.clone();
+        async move { rt.invoke("shared", json!("quick")).await.unwrap() }
+    });
+    until(|| clock.sleepers() >= 2).await;
+    assert_eq!(
+        inits.load(Ordering::SeqCst),
+        1,
+        "both calls share one instance"
+    );
+    clock.advance(Duration::from_secs(2));
+    for call in [first, second] {
+        let r = call.await.unwrap();
+        assert_eq!(r.function_error.unwrap().error_type, "Sandbox.Timedout");
+    }
+    gate.open();
+    let r = rt.invoke("shared", json!("quick")).await.unwrap();
+    assert!(r.cold_start(), "the instance that timed out is not reused");
+    assert_eq!(r.payload, json!("ok"));
+}
