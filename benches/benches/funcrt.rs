@@ -2,7 +2,8 @@
 //!
 //! - `funcrt_latency/*`: one caller, one call at a time, on a 2-worker tokio runtime: a direct `.await` of
 //!   the no-op handler, the same handler behind `tokio::spawn` + a oneshot reply, and a warm
-//!   RequestResponse `Runtime::invoke` of a no-op function (on the system clock, default settings).
+//!   RequestResponse `Runtime::invoke` of a no-op function (on the system clock, default settings: the
+//!   handler runs on its instance's thread), and the same with `Execution::Inline` (in the caller's task).
 //! - `funcrt_throughput_2_threads/*`: two tasks on the 2-worker runtime each doing half the calls; criterion's
 //!   `thrpt` is calls per second over both threads.
 
@@ -10,7 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use funcrt::{Code, Context, FunctionConfig, HandlerError, Runtime};
+use funcrt::{Code, Context, Execution, FunctionConfig, HandlerError, Runtime};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -29,9 +30,13 @@ async fn noop(event: Value) -> Result<Value, HandlerError> {
     Ok(black_box(event))
 }
 
-fn funcrt_runtime(tokio: &tokio::runtime::Runtime) -> Runtime {
+fn funcrt_runtime(tokio: &tokio::runtime::Runtime, execution: Execution) -> Runtime {
     let _guard = tokio.enter();
-    let rt = Runtime::new(stratus_clock::Clock::system());
+    let rt = Runtime::builder()
+        .with_clock(stratus_clock::Clock::system())
+        .with_execution(execution)
+        .build()
+        .unwrap();
     rt.create_function(
         "noop",
         Code::from_fn(|event: Value, _ctx: Context| noop(event)),
@@ -56,7 +61,8 @@ async fn spawn_oneshot(event: Value) -> Value {
 
 fn latency(c: &mut Criterion) {
     let tokio = tokio_runtime();
-    let rt = funcrt_runtime(&tokio);
+    let rt = funcrt_runtime(&tokio, Execution::Thread);
+    let inline = funcrt_runtime(&tokio, Execution::Inline);
     let mut g = c.benchmark_group("funcrt_latency");
     g.throughput(Throughput::Elements(1));
     g.bench_function("direct_async_call", |b| {
@@ -70,6 +76,13 @@ fn latency(c: &mut Criterion) {
     g.bench_function("funcrt_invoke_warm", |b| {
         b.to_async(&tokio).iter(|| async {
             let r = rt.invoke("noop", black_box(Value::Null)).await.unwrap();
+            debug_assert!(r.function_error.is_none());
+            r
+        })
+    });
+    g.bench_function("funcrt_invoke_warm_inline", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let r = inline.invoke("noop", black_box(Value::Null)).await.unwrap();
             debug_assert!(r.function_error.is_none());
             r
         })
@@ -104,7 +117,8 @@ macro_rules! two_tasks {
 
 fn throughput(c: &mut Criterion) {
     let tokio = tokio_runtime();
-    let rt = funcrt_runtime(&tokio);
+    let rt = funcrt_runtime(&tokio, Execution::Thread);
+    let inline = funcrt_runtime(&tokio, Execution::Inline);
     let mut g = c.benchmark_group("funcrt_throughput_2_threads");
     g.throughput(Throughput::Elements(1));
     g.bench_function("direct_async_call", |b| {
@@ -123,6 +137,16 @@ fn throughput(c: &mut Criterion) {
                 tokio,
                 iters,
                 rt = rt.clone(),
+                rt.invoke("noop", Value::Null).await.unwrap()
+            )
+        })
+    });
+    g.bench_function("funcrt_invoke_warm_inline", |b| {
+        b.iter_custom(|iters| {
+            two_tasks!(
+                tokio,
+                iters,
+                rt = inline.clone(),
                 rt.invoke("noop", Value::Null).await.unwrap()
             )
         })

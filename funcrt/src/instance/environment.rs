@@ -7,11 +7,20 @@ use stratus_clock::Instant;
 
 use crate::function::Function;
 use crate::instance::revision::VersionConfig;
+use crate::instance::thread::InstanceThread;
 use crate::types::context::{EnvConfig, SlotShared};
 
-/// One execution environment: the handler its init produced and the configuration it was started with.
+/// Where an instance's handler runs.
+pub(crate) enum Runner {
+    /// In the caller's task: the handler its init produced.
+    Inline(Arc<dyn Function>),
+    /// On the instance's own thread, which holds the handler.
+    Thread(InstanceThread),
+}
+
+/// One execution environment: where its handler runs and the configuration it was started with.
 pub(crate) struct Instance {
-    pub(crate) handler: Arc<dyn Function>,
+    pub(crate) runner: Runner,
     pub(crate) config: Arc<VersionConfig>,
     pub(crate) env: Arc<EnvConfig>,
     /// The function's name and version label, owned by this instance so that reports share them without

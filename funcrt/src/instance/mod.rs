@@ -8,6 +8,10 @@
 //! age out. Slots idle past the keep-alive are reaped, when checked out or by
 //! [`crate::Runtime::reap_idle_instances`]; provisioned slots are never reaped.
 //!
+//! Where the code runs is [`crate::Execution`]: by default each instance has its own OS thread (`thread`),
+//! which runs its init and its handlers, so a handler that blocks its thread stalls nothing but its own
+//! instance.
+//!
 //! This layer knows nothing of functions, versions or aliases: a version (in `registry`) owns a [`Pool`]
 //! and hands it, with its label, to [`start_instance`].
 
@@ -15,7 +19,11 @@ mod environment;
 mod pool;
 mod revision;
 mod start;
+mod thread;
+pub(crate) mod watchdog;
 
+pub(crate) use environment::Runner;
 pub(crate) use pool::Pool;
 pub(crate) use revision::VersionConfig;
-pub(crate) use start::{InitFailure, Started, panic_message, start_instance};
+pub(crate) use start::{InitFailure, Launcher, Started, start_instance};
+pub(crate) use thread::{CallResult, Waited, panic_message};

@@ -2,8 +2,10 @@
 //!
 //! One attempt runs in the caller's task (no spawn on the synchronous path): take a warm slot or start an
 //! instance, call the handler under the function's timeout on the runtime's clock with panics caught,
-//! meter it, and return the slot unless the instance broke. The timeout's timer is only created if the
-//! handler does not finish on its first poll, so a quick handler costs no timer at all.
+//! meter it, and return the slot unless the instance broke. With [`crate::Execution::Thread`] (the
+//! default) the handler runs on its instance's thread and the caller awaits the reply raced against the
+//! deadline, so the caller is answered at the deadline even if the handler never yields its thread. The
+//! timeout's timer is only created if the reply is not there on the first poll.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -17,8 +19,10 @@ use serde_json::Value;
 use stratus_clock::{Clock, Instant};
 
 use crate::error::{FunctionError, FunctionErrorKind};
-use crate::function::HandlerError;
-use crate::instance::{InitFailure, Started, panic_message, start_instance};
+use crate::function::{Function, HandlerError};
+use crate::instance::{
+    CallResult, InitFailure, Launcher, Runner, Started, Waited, panic_message, start_instance,
+};
 use crate::invoke::payload::json_size;
 use crate::registry::{FunctionState, Registry, Sample, VersionState};
 use crate::types::config::FunctionConfig;
@@ -56,6 +60,36 @@ pub(crate) async fn until_deadline<F: Future>(
     .await
 }
 
+impl From<CallResult> for Outcome {
+    fn from(r: CallResult) -> Self {
+        match r {
+            Ok(Ok(v)) => Outcome::Ok(v),
+            Ok(Err(e)) => Outcome::Failed(e),
+            Err(msg) => Outcome::Panicked(msg),
+        }
+    }
+}
+
+/// Calls `handler` in the caller's task ([`crate::Execution::Inline`]) until `deadline`, panics caught.
+async fn run_inline(
+    clock: &Clock,
+    deadline: Instant,
+    handler: &Arc<dyn Function>,
+    payload: Value,
+    ctx: Context,
+) -> Outcome {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
+        Err(p) => Outcome::Panicked(panic_message(&*p)),
+        Ok(fut) => {
+            match until_deadline(clock, deadline, AssertUnwindSafe(fut).catch_unwind()).await {
+                None => Outcome::TimedOut,
+                Some(Err(p)) => Outcome::Panicked(panic_message(&*p)),
+                Some(Ok(r)) => Outcome::from(Ok(r)),
+            }
+        }
+    }
+}
+
 /// What one attempt produced.
 pub(crate) struct Attempt {
     pub(crate) payload: Value,
@@ -69,6 +103,7 @@ pub(crate) struct AttemptEnv<'a> {
     pub(crate) function: &'a Arc<str>,
     pub(crate) keep_alive: Duration,
     pub(crate) response_limit: Option<usize>,
+    pub(crate) launcher: &'a Launcher,
 }
 
 impl<'a> AttemptEnv<'a> {
@@ -84,6 +119,7 @@ impl<'a> AttemptEnv<'a> {
             function: &f.name,
             keep_alive: registry.keep_alive,
             response_limit,
+            launcher: &registry.launcher,
         }
     }
 }
@@ -123,6 +159,7 @@ pub(crate) async fn execute(
             let current = version.config.load_full();
             match Box::pin(start_instance(
                 clock,
+                env.launcher,
                 &version.pool,
                 &version.label,
                 current.clone(),
@@ -183,20 +220,13 @@ pub(crate) async fn execute(
         timeout,
         slot.shared.clone(),
     );
-    let handler = &slot.instance.handler;
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
-        Err(p) => Outcome::Panicked(panic_message(&*p)),
-        Ok(fut) => match until_deadline(
-            clock,
-            started + timeout,
-            AssertUnwindSafe(fut).catch_unwind(),
-        )
-        .await
-        {
-            None => Outcome::TimedOut,
-            Some(Err(p)) => Outcome::Panicked(panic_message(&*p)),
-            Some(Ok(Ok(v))) => Outcome::Ok(v),
-            Some(Ok(Err(e))) => Outcome::Failed(e),
+    let deadline = started + timeout;
+    let outcome = match &slot.instance.runner {
+        Runner::Inline(handler) => run_inline(clock, deadline, handler, payload, ctx).await,
+        Runner::Thread(thread) => match thread.call(payload, ctx).wait(clock, deadline).await {
+            Waited::TimedOut => Outcome::TimedOut,
+            Waited::Done(result) => Outcome::from(result),
+            Waited::Gone => Outcome::Panicked("the instance's thread exited".to_owned()),
         },
     };
     let ended = clock.instant();

@@ -3,10 +3,13 @@
 //!
 //! Readers never lock: the function table, a function's versions and its aliases sit behind `ArcSwap`s
 //! and are replaced whole by writers, who serialise on a mutex held only while a new table is built
-//! (never while user code runs). Counters are atomics sharded per thread.
+//! (never while user code runs). The function table is a persistent map, so a new one costs O(log n),
+//! not a copy of every function. Counters are atomics sharded per thread; duration histograms allocate
+//! where durations fall (`durations`).
 
 mod alias;
 mod concurrency;
+mod durations;
 mod function;
 mod metrics;
 mod resolve;

@@ -1,7 +1,6 @@
 //! [`Registry`]: what every [`crate::Runtime`] clone shares. The runtime's settings, the function table,
 //! the writer lock and the counters that span functions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -12,19 +11,80 @@ use stratus_clock::Clock;
 
 use crate::error::{Error, Result};
 use crate::function::Code;
-use crate::instance::VersionConfig;
+use crate::instance::{Launcher, VersionConfig};
 use crate::limits::MIN_UNRESERVED_CONCURRENCY;
 use crate::registry::concurrency::Account;
 use crate::registry::function::FunctionState;
 use crate::types::config::FunctionConfig;
 use crate::types::context::EnvConfig;
+use crate::types::execution::Execution;
 use crate::types::logs::InvocationLog;
 use crate::types::metering::PriceTable;
 
 /// Called with the log of every invocation.
 pub(crate) type LogHook = Arc<dyn Fn(&InvocationLog) + Send + Sync>;
-/// The function table: name to function.
-pub(crate) type FunctionMap = HashMap<Box<str>, Arc<FunctionState>, foldhash::fast::RandomState>;
+/// The function table: name to function, and the names in order (for `ListFunctions`).
+///
+/// Both are persistent maps (`imbl`'s hash array mapped trie and B-tree): a clone is O(1) and shares
+/// everything, an insert or a remove copies only the O(log n) path it changes. So a writer makes the
+/// next table from the current one in O(log n) however many functions there are, and readers keep
+/// lock-free snapshots behind the registry's `ArcSwap`.
+#[derive(Clone, Default)]
+pub(crate) struct FunctionMap {
+    by_name: imbl::GenericHashMap<
+        Arc<str>,
+        Arc<FunctionState>,
+        foldhash::fast::RandomState,
+        imbl::shared_ptr::DefaultSharedPtr,
+    >,
+    names: imbl::OrdSet<Arc<str>>,
+}
+
+impl FunctionMap {
+    /// The function called `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<FunctionState>> {
+        self.by_name.get(name)
+    }
+
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Every function, in no particular order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<FunctionState>> {
+        self.by_name.values()
+    }
+
+    /// Names after `marker` (all if `None`), in order.
+    pub(crate) fn names_after<'a>(
+        &'a self,
+        marker: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Arc<str>> + 'a {
+        use std::ops::Bound;
+        let start = match marker {
+            Some(m) => Bound::Excluded(Arc::<str>::from(m)),
+            None => Bound::Unbounded,
+        };
+        self.names.range((start, Bound::Unbounded))
+    }
+
+    /// Adds (or replaces) a function, keyed by its name (shared, so copying a trie node on a later
+    /// insert clones reference counts, never strings).
+    pub(crate) fn insert(&mut self, f: Arc<FunctionState>) {
+        self.by_name.insert(f.name.clone(), f.clone());
+        self.names.insert(f.name.clone());
+    }
+
+    /// Removes a function.
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.by_name.remove(name);
+        self.names.remove(name);
+    }
+}
 
 /// The runtime's shared state.
 pub(crate) struct Registry {
@@ -35,6 +95,8 @@ pub(crate) struct Registry {
     region: String,
     account_id: String,
     pub(crate) on_log: Option<LogHook>,
+    /// Where instances run their code, and the count of instance threads alive.
+    pub(crate) launcher: Launcher,
     pub(crate) functions: ArcSwap<FunctionMap>,
     /// Serialises changes to the function map and to reservations; never held while user code runs.
     pub(crate) write: Mutex<()>,
@@ -44,6 +106,10 @@ pub(crate) struct Registry {
 
 impl Registry {
     /// An empty registry with these settings (already validated by the builder).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per builder setting, called only by build()"
+    )]
     pub(crate) fn new(
         clock: Clock,
         account_concurrency: u32,
@@ -52,6 +118,7 @@ impl Registry {
         region: String,
         account_id: String,
         on_log: Option<LogHook>,
+        execution: Execution,
     ) -> Self {
         Registry {
             clock,
@@ -61,6 +128,10 @@ impl Registry {
             region,
             account_id,
             on_log,
+            launcher: Launcher {
+                execution,
+                threads: Arc::default(),
+            },
             functions: ArcSwap::from_pointee(FunctionMap::default()),
             write: Mutex::new(()),
             revision: AtomicU64::new(1),
@@ -126,11 +197,16 @@ impl Registry {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `ReservedConcurrentExecutions`.
     pub(crate) fn check_reservation(&self, map: &FunctionMap, name: &str, r: u32) -> Result<()> {
-        let others: u32 = map
-            .iter()
-            .filter(|(n, _)| &***n != name)
-            .filter_map(|(_, f)| f.concurrency.reserved())
-            .sum();
+        // Writers hold the write lock, so the running total is exact: O(1) however many functions.
+        let own = map
+            .get(name)
+            .and_then(|f| f.concurrency.reserved())
+            .unwrap_or(0);
+        let others = self
+            .account
+            .reserved_total
+            .load(Ordering::Relaxed)
+            .saturating_sub(own);
         let limit = self.account.limit;
         if u64::from(others) + u64::from(r)
             > u64::from(limit.saturating_sub(MIN_UNRESERVED_CONCURRENCY))

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::limits::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_KEEP_ALIVE, MIN_UNRESERVED_CONCURRENCY};
 use crate::registry::{LogHook, Registry};
 use crate::runtime::Runtime;
+use crate::types::execution::Execution;
 use crate::types::logs::InvocationLog;
 use crate::types::metering::PriceTable;
 
@@ -21,6 +22,7 @@ pub struct RuntimeBuilder {
     region: String,
     account_id: String,
     on_log: Option<LogHook>,
+    execution: Execution,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for RuntimeBuilder {
         f.debug_struct("RuntimeBuilder")
             .field("account_concurrency", &self.account_concurrency)
             .field("keep_alive", &self.keep_alive)
+            .field("execution", &self.execution)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +83,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Where functions' inits and handlers run (default [`Execution::Thread`]: a thread per instance, so
+    /// a handler that blocks its thread is still timed out and stalls nothing else). See [`Execution`]
+    /// for the costs of each.
+    #[must_use]
+    pub fn with_execution(mut self, execution: Execution) -> Self {
+        self.execution = execution;
+        self
+    }
+
     /// The runtime.
     ///
     /// # Errors
@@ -106,6 +118,7 @@ impl RuntimeBuilder {
                 self.region,
                 self.account_id,
                 self.on_log,
+                self.execution,
             )),
         })
     }
@@ -123,6 +136,7 @@ impl Runtime {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             on_log: None,
+            execution: Execution::default(),
         }
     }
 

@@ -117,7 +117,16 @@ impl Runtime {
         let instances = n.div_ceil(per);
         let clock = &self.inner.clock;
         for _ in 0..instances {
-            match start_instance(clock, &v.pool, &v.label, config.clone(), true).await {
+            match start_instance(
+                clock,
+                &self.inner.launcher,
+                &v.pool,
+                &v.label,
+                config.clone(),
+                true,
+            )
+            .await
+            {
                 Ok(started) => v.pool.checkin(started.slot, clock.instant()),
                 Err(e) => {
                     return Err(Error::ProvisioningFailed {

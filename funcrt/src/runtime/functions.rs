@@ -54,7 +54,7 @@ impl Runtime {
             config.reserved_concurrency,
         ));
         let mut next = FunctionMap::clone(&map);
-        next.insert(name.into(), state.clone());
+        next.insert(state.clone());
         inner.functions.store(Arc::new(next));
         if let Some(r) = config.reserved_concurrency {
             inner.account.reserved_total.fetch_add(r, Ordering::Relaxed);
@@ -147,14 +147,13 @@ impl Runtime {
             ));
         }
         let map = self.inner.functions.load();
-        let mut names: Vec<&Box<str>> = map
-            .keys()
-            .filter(|n| opts.marker.as_deref().is_none_or(|m| &***n > m))
+        let mut names = map.names_after(opts.marker.as_deref());
+        let functions: Vec<FunctionInfo> = names
+            .by_ref()
+            .take(opts.max_items)
+            .filter_map(|n| map.get(n).map(|f| f.info()))
             .collect();
-        names.sort();
-        let more = names.len() > opts.max_items;
-        names.truncate(opts.max_items);
-        let functions: Vec<FunctionInfo> = names.iter().map(|n| map[&***n].info()).collect();
+        let more = names.next().is_some();
         let next_marker = if more {
             functions.last().map(|f| f.name.clone())
         } else {

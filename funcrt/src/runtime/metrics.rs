@@ -39,6 +39,14 @@ impl Runtime {
         n
     }
 
+    /// OS threads held by instances ([`crate::Execution::Thread`]): one per live instance, plus one per
+    /// discarded instance whose handler has not yet given its thread back (a handler that timed out while
+    /// blocking its thread keeps it until it returns; nothing in-process can stop a thread). A figure that
+    /// stays above the live instances points at handlers that block.
+    pub fn instance_threads(&self) -> usize {
+        self.inner.launcher.threads.load(Ordering::Relaxed)
+    }
+
     /// Spawns a task that reaps idle instances every `every` on the runtime's clock.
     ///
     /// # Errors

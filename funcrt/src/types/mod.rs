@@ -5,6 +5,7 @@ pub(crate) mod alias;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod event_config;
+pub(crate) mod execution;
 pub(crate) mod info;
 pub(crate) mod invocation;
 pub(crate) mod logs;

@@ -7,9 +7,11 @@
 
 mod common;
 
+mod blocking;
 mod concurrency;
 mod events;
 mod instances;
 mod invoke;
 mod lifecycle;
 mod metering;
+mod scale;

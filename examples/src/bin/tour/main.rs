@@ -5,6 +5,7 @@
 
 mod edge_hostile_tour;
 mod edgecache_tour;
+mod funcrt_blocking;
 mod funcrt_tour;
 mod objstore_tour;
 
@@ -14,6 +15,7 @@ type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 async fn main() -> TourResult {
     objstore_tour::run().await?;
     funcrt_tour::run().await?;
+    funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
     edge_hostile_tour::run().await?;
     Ok(())
