@@ -404,7 +404,7 @@ impl Backend for FsBackend {
                         && b.index
                             .read()
                             .get(key)
-                            .and_then(|v| index::pick(v.iter(), version))
+                            .and_then(|v| v.pick(version))
                             .map(|m| m.seq)
                             != Some(meta.seq) =>
                 {

@@ -91,8 +91,10 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
     // The data folders that manifests refer to; any other is left over from an interrupted complete or
     // from a version that was replaced or deleted.
     let mut referenced = HashSet::new();
+    // Collected, then indexed once (one insert per version in directory order was quadratic in a key's
+    // versions).
+    let mut found = Vec::new();
     {
-        let mut index = bucket.index.write();
         for sub in fs::read_dir(dir.join(OBJECTS)).map_err(err)? {
             let sub = sub.map_err(err)?;
             for obj in fs::read_dir(sub.path()).map_err(err)? {
@@ -141,7 +143,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
                         let _ = path;
                         report.objects += 1;
                         max_seq = max_seq.max(meta.seq);
-                        index::insert_version(&mut index, Arc::new(meta));
+                        found.push(Arc::new(meta));
                     }
                     _ => {
                         let q = dir.join(QUARANTINE);
@@ -153,6 +155,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
             }
         }
     }
+    *bucket.index.write() = index::build_index(found);
     bucket.seq.store(max_seq, Ordering::Relaxed);
     for entry in fs::read_dir(&data).map_err(err)? {
         let entry = entry.map_err(err)?;

@@ -3,7 +3,9 @@
 //! of a write ([`FsBucket::commit`]: check, rename and index update under the key's lock).
 //!
 //! The index is the shared [`VersionIndex`] of [`backend::index`](crate::backend::index): nothing about
-//! it is fs-specific. Depends on [`layout`](super::layout), [`frame`](super::frame) and
+//! it is fs-specific. Each key's versions are a [`Versions`](crate::backend::versions::Versions), so the
+//! commit of a new version of a key with 100k versions holds the bucket-wide index lock for O(log n),
+//! as a fresh key's does. Depends on [`layout`](super::layout), [`frame`](super::frame) and
 //! [`durable`](super::durable), and on the shared index and upload table.
 
 use std::fs;
@@ -136,10 +138,7 @@ impl FsBucket {
         let index = self.index.read();
         match index.get(key) {
             None => (None, None),
-            Some(v) => (
-                v.first().cloned(),
-                index::pick(v.iter(), Some(version_id)).cloned(),
-            ),
+            Some(v) => (Some(v.latest().clone()), v.get(version_id).cloned()),
         }
     }
 
@@ -154,17 +153,18 @@ impl FsBucket {
         let index = self.index.read();
         index
             .get(key)
-            .and_then(|v| index::pick(v.iter(), version))
+            .and_then(|v| v.pick(version))
             .cloned()
             .ok_or_else(|| missing(bucket, key, version))
     }
 
-    /// Adds a version to the index (replacing one with the same id).
+    /// Adds a version to the index (replacing one with the same id). The bucket-wide write lock is held
+    /// for O(log n) of the bucket's keys plus O(log n) of the key's versions, never for a scan.
     pub(super) fn index_insert(&self, meta: Arc<ObjectMeta>) {
         index::insert_version(&mut self.index.write(), meta);
     }
 
-    /// Removes a version from the index.
+    /// Removes a version from the index (as cheap as [`FsBucket::index_insert`]).
     pub(super) fn index_remove(&self, key: &str, version_id: &str) {
         index::remove_version(&mut self.index.write(), key, version_id);
     }
