@@ -1,17 +1,22 @@
 //! The versions of one key, as a backend keeps them: [`Versions`], newest first by `seq`, with every
-//! operation S3 does on one key's versions in O(1) or O(log n) of the key's versions, so a key with 100k
+//! operation S3 does on one key's versions in O(1) (amortized) of the key's versions, so a key with 100k
 //! versions costs a put, a get by version id, a delete of one version and a page of ListObjectVersions
 //! about what a key with one version does.
 //!
 //! The newest version sits inline (most keys have one version, and it costs them no allocation beyond
-//! the set itself); older versions, if any, sit in a boxed side structure: a `BTreeMap` by `seq` (ordered,
-//! so paging from a version-id marker is a range, and the next newest after a delete is its last entry)
-//! and a hash map from version id to `seq` (so a version id is found without a scan). Within one key the
-//! `seq`s of its versions are distinct: both backends take them from a counter that only grows.
+//! the set itself); older versions, if any, sit in a boxed side structure: a vector in `seq` order,
+//! oldest first, that puts append to (so a page from a version-id marker is a slice read backwards, and
+//! the next newest after a delete is its last entry), and a hash map from version id to position (so a
+//! version id is found without a scan, in a few cache misses however many versions there are). A
+//! removal leaves a hole that pages skip; once holes outnumber a quarter of the versions the vector is
+//! compacted and the positions renumbered, so removals cost O(1) amortized. A version older than the
+//! newest of them is inserted in place, in O(n): a reopen builds the vector in order instead, so only a
+//! large fs write staged before a later write commits pays that. Within one key the `seq`s of its
+//! versions are distinct: both backends take them from a counter that only grows.
 //!
 //! Depends on `meta` only (through [`AsMeta`]); [`index`](super::index) builds its key maps from it.
 
-use std::collections::{BTreeMap, HashMap, btree_map};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::types::meta::ObjectMeta;
@@ -37,45 +42,113 @@ pub struct Versions<T> {
     older: Option<Box<Older<T>>>,
 }
 
-/// The versions older than the newest: by `seq`, and a version id -> `seq` map.
+/// The versions older than the newest, oldest first by `seq` (`None`: removed, until the next compaction),
+/// and a version id -> position map.
 #[derive(Debug, Clone)]
 struct Older<T> {
-    by_seq: BTreeMap<u64, T>,
-    ids: HashMap<Box<str>, u64, Hasher>,
+    /// Sorted by `seq`; never ends with a removed slot.
+    slots: Vec<(u64, Option<T>)>,
+    ids: HashMap<Box<str>, usize, Hasher>,
+    /// Removed slots still in `slots`.
+    holes: usize,
 }
 
 impl<T> Default for Older<T> {
     fn default() -> Self {
         Older {
-            by_seq: BTreeMap::new(),
+            slots: Vec::new(),
             ids: HashMap::default(),
+            holes: 0,
         }
     }
 }
 
 impl<T: AsMeta> Older<T> {
+    fn live(&self) -> usize {
+        self.slots.len() - self.holes
+    }
+
+    /// Adds a version: O(1) when it is the newest of them (every put), O(n) otherwise (a reopen builds
+    /// in order instead; only a large fs write staged before a later one commits lands here).
     fn push(&mut self, v: T) {
         let (id, seq) = (Box::from(v.meta().version_id.as_str()), v.meta().seq);
-        if let Some(old) = self.by_seq.insert(seq, v) {
-            // Only a damaged store gives one key two versions with one `seq`: keep the map consistent.
-            self.ids.remove(old.meta().version_id.as_str());
+        match self.slots.last() {
+            Some((last, _)) if *last >= seq => {
+                let at = self.slots.partition_point(|(s, _)| *s < seq);
+                if self.slots.get(at).is_some_and(|(s, _)| *s == seq) {
+                    // Only a damaged store gives one key two versions with one `seq`: the later wins.
+                    if let Some(old) = self.slots[at].1.replace(v) {
+                        self.ids.remove(old.meta().version_id.as_str());
+                    } else {
+                        self.holes -= 1;
+                    }
+                    self.ids.insert(id, at);
+                    return;
+                }
+                self.slots.insert(at, (seq, Some(v)));
+                self.ids.insert(id, at);
+                self.reindex(at + 1);
+            }
+            _ => {
+                self.ids.insert(id, self.slots.len());
+                self.slots.push((seq, Some(v)));
+            }
         }
-        self.ids.insert(id, seq);
+    }
+
+    /// Points the ids of the slots from `from` on at their positions.
+    fn reindex(&mut self, from: usize) {
+        for (i, (_, v)) in self.slots.iter().enumerate().skip(from) {
+            if let Some(p) = v
+                .as_ref()
+                .and_then(|v| self.ids.get_mut(v.meta().version_id.as_str()))
+            {
+                *p = i;
+            }
+        }
     }
 
     fn remove(&mut self, id: &str) -> Option<T> {
-        let seq = self.ids.remove(id)?;
-        self.by_seq.remove(&seq)
+        let at = self.ids.remove(id)?;
+        let v = self.slots.get_mut(at)?.1.take();
+        self.holes += 1;
+        self.tidy();
+        v
+    }
+
+    /// Drops trailing holes, and compacts once holes outnumber a quarter of the live versions (so a
+    /// removal costs O(1) amortized and a page skips at most that many holes).
+    fn tidy(&mut self) {
+        while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
+            self.slots.pop();
+            self.holes -= 1;
+        }
+        if self.holes > 16 && self.holes * 4 > self.live() {
+            self.slots.retain(|(_, v)| v.is_some());
+            self.holes = 0;
+            self.reindex(0);
+        }
     }
 
     fn pop_newest(&mut self) -> Option<T> {
-        let (_, v) = self.by_seq.pop_last()?;
+        let (_, v) = self.slots.pop()?;
+        let v = v?;
         self.ids.remove(v.meta().version_id.as_str());
+        self.tidy();
         Some(v)
     }
 
     fn newest_seq(&self) -> Option<u64> {
-        self.by_seq.last_key_value().map(|(s, _)| *s)
+        self.slots.last().map(|(s, _)| *s)
+    }
+
+    fn get(&self, id: &str) -> Option<&T> {
+        self.slots.get(*self.ids.get(id)?)?.1.as_ref()
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        let at = *self.ids.get(id)?;
+        self.slots.get_mut(at)?.1.as_mut()
     }
 }
 
@@ -83,7 +156,7 @@ impl<T: AsMeta> Older<T> {
 #[derive(Debug, Clone)]
 pub struct Iter<'a, T> {
     first: Option<&'a T>,
-    rest: Option<btree_map::Range<'a, u64, T>>,
+    rest: std::slice::Iter<'a, (u64, Option<T>)>,
 }
 
 impl<'a, T> Iterator for Iter<'a, T> {
@@ -93,7 +166,11 @@ impl<'a, T> Iterator for Iter<'a, T> {
         if let Some(f) = self.first.take() {
             return Some(f);
         }
-        self.rest.as_mut()?.next_back().map(|(_, v)| v)
+        loop {
+            if let Some(v) = self.rest.next_back()?.1.as_ref() {
+                return Some(v);
+            }
+        }
     }
 }
 
@@ -113,20 +190,25 @@ impl<T: AsMeta> Versions<T> {
         let mut all = all.into_iter();
         let latest = all.next()?;
         let mut set = Versions::new(latest);
+        let mut rest: Vec<T> = all.collect();
+        // Oldest first, as `Older` keeps them.
+        rest.reverse();
         let mut older = Older::default();
-        let mut rest = Vec::with_capacity(all.len());
-        for v in all {
+        for v in rest {
             let id = v.meta().version_id.as_str();
-            if id == set.latest.meta().version_id.as_str() || older.ids.contains_key(id) {
+            if id == set.latest.meta().version_id.as_str() {
                 continue;
             }
-            older.ids.insert(Box::from(id), v.meta().seq);
-            rest.push((v.meta().seq, v));
+            if let Some(at) = older.ids.get(id).copied() {
+                // An older copy of one id: the newer (this one) replaces it.
+                let _ = older.slots[at].1.take();
+                older.holes += 1;
+            }
+            older.ids.insert(Box::from(id), older.slots.len());
+            older.slots.push((v.meta().seq, Some(v)));
         }
-        if !rest.is_empty() {
-            rest.reverse();
-            // Ascending by `seq`: `BTreeMap` builds from sorted input in one pass.
-            older.by_seq = rest.into_iter().collect();
+        older.tidy();
+        if older.live() > 0 {
             set.older = Some(Box::new(older));
         }
         Some(set)
@@ -139,7 +221,7 @@ impl<T: AsMeta> Versions<T> {
 
     /// How many versions the key has (at least one).
     pub fn len(&self) -> usize {
-        1 + self.older.as_ref().map_or(0, |o| o.by_seq.len())
+        1 + self.older.as_ref().map_or(0, |o| o.live())
     }
 
     /// Always `false`: a set holds at least one version (for clippy's `len_without_is_empty`).
@@ -152,8 +234,7 @@ impl<T: AsMeta> Versions<T> {
         if self.latest.meta().version_id == id {
             return Some(&self.latest);
         }
-        let o = self.older.as_ref()?;
-        o.by_seq.get(o.ids.get(id)?)
+        self.older.as_ref()?.get(id)
     }
 
     /// The version with this id, to change in place (its id and `seq` must stay as they are).
@@ -161,9 +242,7 @@ impl<T: AsMeta> Versions<T> {
         if self.latest.meta().version_id == id {
             return Some(&mut self.latest);
         }
-        let o = self.older.as_mut()?;
-        let seq = *o.ids.get(id)?;
-        o.by_seq.get_mut(&seq)
+        self.older.as_mut()?.get_mut(id)
     }
 
     /// The version a read names: the newest (`None`) or the one with that id.
@@ -178,24 +257,24 @@ impl<T: AsMeta> Versions<T> {
     pub fn iter(&self) -> Iter<'_, T> {
         Iter {
             first: Some(&self.latest),
-            rest: self.older.as_ref().map(|o| o.by_seq.range(..)),
+            rest: self.older.as_ref().map_or(&[][..], |o| &o.slots).iter(),
         }
     }
 
     /// The versions older than the one with id `marker`, newest first; `None` if there is no such
-    /// version. O(log n) to start, then O(1) per version.
+    /// version. O(1) to start, then O(1) per version.
     pub fn after(&self, marker: &str) -> Option<Iter<'_, T>> {
+        let slots = self.older.as_ref().map_or(&[][..], |o| &o.slots);
         if self.latest.meta().version_id == marker {
             return Some(Iter {
                 first: None,
-                rest: self.older.as_ref().map(|o| o.by_seq.range(..)),
+                rest: slots.iter(),
             });
         }
-        let o = self.older.as_ref()?;
-        let seq = *o.ids.get(marker)?;
+        let at = *self.older.as_ref()?.ids.get(marker)?;
         Some(Iter {
             first: None,
-            rest: Some(o.by_seq.range(..seq)),
+            rest: slots[..at].iter(),
         })
     }
 
@@ -230,8 +309,7 @@ impl<T: AsMeta> Versions<T> {
     /// Whether `id` names the key's only version (removing it removes the key: the caller drops the
     /// set instead of calling [`Versions::remove`]).
     pub fn is_last(&self, id: &str) -> bool {
-        self.older.as_ref().is_none_or(|o| o.by_seq.is_empty())
-            && self.latest.meta().version_id == id
+        self.older.as_ref().is_none_or(|o| o.live() == 0) && self.latest.meta().version_id == id
     }
 
     /// Removes the version with this id and returns it; `None` if there is none, or if it is the only
@@ -244,7 +322,7 @@ impl<T: AsMeta> Versions<T> {
         } else {
             older.remove(id)
         };
-        if older.by_seq.is_empty() {
+        if older.live() == 0 {
             self.older = None;
         }
         removed
@@ -292,17 +370,17 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            3 => (0u8..12, 0u64..1000, any::<bool>()).prop_map(|(id, seq, newest)| Op::Insert { id, seq, newest }),
-            1 => (0u8..12).prop_map(|id| Op::Remove { id }),
+            3 => (0u8..48, 0u64..1000, any::<bool>()).prop_map(|(id, seq, newest)| Op::Insert { id, seq, newest }),
+            2 => (0u8..48).prop_map(|id| Op::Remove { id }),
         ]
     }
 
     proptest! {
         /// Against a plain list kept newest first by `seq` (what the backends did before): the same
         /// versions in the same order, the same lookups, pages from every marker, and what each
-        /// insert replaced and each remove removed.
+        /// insert replaced and each remove removed, through out-of-order inserts, holes and compactions.
         #[test]
-        fn versions_agree_with_a_sorted_list(ops in proptest::collection::vec(op(), 1..80)) {
+        fn versions_agree_with_a_sorted_list(ops in proptest::collection::vec(op(), 1..300)) {
             let mut set: Option<Versions<Arc<ObjectMeta>>> = None;
             let mut model: Vec<Arc<ObjectMeta>> = Vec::new();
             let mut next_seq = 1000u64;
@@ -351,6 +429,42 @@ mod tests {
                 prop_assert_eq!(ids(rebuilt.iter()), want);
             }
         }
+    }
+
+    /// Removals leave holes that pages skip; once holes pass a quarter of the versions the vector is
+    /// compacted, and lookups, pages and the newest all stay right across it.
+    #[test]
+    fn removals_compact_and_keep_lookups_right() {
+        let mut set = Versions::new(version("v0", 0));
+        for i in 1..200u64 {
+            assert!(set.insert(version(&format!("v{i}"), i)).is_none());
+        }
+        let slots = |s: &Versions<Arc<ObjectMeta>>| s.older.as_ref().map_or(0, |o| o.slots.len());
+        for i in (0..199u64).filter(|i| i % 3 != 0) {
+            assert_eq!(set.remove(&format!("v{i}")).unwrap().seq, i);
+            let o = set.older.as_ref().unwrap();
+            assert!(
+                o.holes <= 16 || o.holes * 4 <= o.live(),
+                "compacted in time"
+            );
+        }
+        assert!(slots(&set) < 199, "compaction dropped the holes");
+        let want: Vec<u64> = std::iter::once(199)
+            .chain((0..199u64).rev().filter(|i| i % 3 == 0))
+            .collect();
+        let got: Vec<u64> = set.iter().map(|m| m.seq).collect();
+        assert_eq!(got, want);
+        assert_eq!(set.len(), want.len());
+        for (i, seq) in want.iter().enumerate() {
+            let id = format!("v{seq}");
+            assert_eq!(set.get(&id).unwrap().seq, *seq);
+            let after: Vec<u64> = set.after(&id).unwrap().map(|m| m.seq).collect();
+            assert_eq!(after, want[i + 1..]);
+        }
+        // Removing the newest promotes the next; a removed id is gone.
+        assert_eq!(set.remove("v199").unwrap().seq, 199);
+        assert_eq!(set.latest().seq, 198);
+        assert!(set.get("v1").is_none() && set.after("v1").is_none());
     }
 
     /// A rebuild from a list with a repeated id keeps the newer; an empty list builds nothing.
