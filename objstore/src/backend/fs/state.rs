@@ -12,7 +12,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -54,6 +54,21 @@ pub(super) struct FsBucket {
     pub(super) uploads: Mutex<UploadTable<FsUpload>>,
     /// Names folders handed to [`FsBucket::discard`].
     pub(super) discarded: AtomicU64,
+    /// Set at shutdown: no write to `objects/` starts from then on (see [`snapshot`](super::snapshot)).
+    pub(super) closed: AtomicBool,
+    /// Writes to `objects/` running now, each holding a [`Writing`].
+    pub(super) writers: AtomicUsize,
+}
+
+/// A write to the bucket's version files in progress: taken before the write touches a file, dropped
+/// after its index update. A shutdown waits until none is held, then writes the snapshot.
+#[derive(Debug)]
+pub(super) struct Writing(Arc<FsBucket>);
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FsBucket {
@@ -72,7 +87,22 @@ impl FsBucket {
             seq: AtomicU64::new(0),
             uploads: Mutex::new(UploadTable::new()),
             discarded: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            writers: AtomicUsize::new(0),
         }
+    }
+
+    /// Registers a write to the version files, which must hold the guard until its index update is done.
+    ///
+    /// # Errors
+    /// The store is shutting down (its snapshot is being written): the write must not touch any file.
+    pub(super) fn writing(self: &Arc<Self>) -> io::Result<Writing> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        let guard = Writing(self.clone());
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(io::Error::other("the store is shutting down"));
+        }
+        Ok(guard)
     }
 
     /// The file of one version of the key whose hash is `hash`.
@@ -220,6 +250,7 @@ impl FsBucket {
         let (b2, m2) = (b.clone(), meta.clone());
         blocking(move || -> io::Result<()> {
             let _lock = lock;
+            let _writing = b2.writing()?;
             let mut staged = staged;
             if let Some(data) = data {
                 staged.0 = Some(tmp.clone());
