@@ -296,6 +296,44 @@ async fn versions(sizes: &[usize]) {
         &peer,
         show_dur,
     );
+    // The same for files: a get of a random file of n in one folder, LocalFileSystem.
+    let lfs_n = dir.path().join("lfs-n");
+    std::fs::create_dir_all(&lfs_n).expect("lfs root");
+    let lfs = LocalFileSystem::new_with_prefix(&lfs_n).expect("LocalFileSystem");
+    let (mut peer, mut have) = (Vec::new(), 0);
+    for &n in sizes {
+        while have < n {
+            lfs.put(
+                &OsPath::from(format!("k{have:07}")),
+                PutPayload::from_bytes(body(have)),
+            )
+            .await
+            .expect("put");
+            have += 1;
+        }
+        let mut b = Vec::new();
+        for _ in 0..SAMPLES {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let path = OsPath::from(format!("k{:07}", x % n as u64));
+            let start = Instant::now();
+            lfs.get(&path)
+                .await
+                .expect("get")
+                .bytes()
+                .await
+                .expect("bytes");
+            b.push(start.elapsed());
+        }
+        peer.push(secs(median(b)));
+    }
+    row(
+        "reference: LocalFileSystem, get a random file of n files",
+        sizes,
+        &peer,
+        show_dur,
+    );
     // The peers keep no versions: a fresh key's put and get, the cost a version put should stay near.
     let lfs_root = dir.path().join("lfs");
     std::fs::create_dir_all(&lfs_root).expect("lfs root");

@@ -283,13 +283,18 @@ impl<T: AsMeta> Versions<T> {
     pub fn insert(&mut self, v: T) -> Option<T> {
         let seq = v.meta().seq;
         if self.latest.meta().version_id == v.meta().version_id {
-            let older = self.older.as_mut().filter(|o| o.newest_seq() > Some(seq));
-            return Some(match older {
-                // The replacement is older than the next version (a reopen, or a staged write that
-                // committed after a later one): the next one becomes the newest.
-                Some(o) => {
-                    let next = o.pop_newest().unwrap_or_else(|| unreachable!());
-                    o.push(v);
+            // The replacement is older than the next version (a staged write that committed after a
+            // later one): the next one becomes the newest.
+            let next = self
+                .older
+                .as_mut()
+                .filter(|o| o.newest_seq() > Some(seq))
+                .and_then(|o| o.pop_newest());
+            return Some(match next {
+                Some(next) => {
+                    if let Some(o) = self.older.as_mut() {
+                        o.push(v);
+                    }
                     std::mem::replace(&mut self.latest, next)
                 }
                 None => std::mem::replace(&mut self.latest, v),

@@ -134,7 +134,9 @@ pub struct FsBackend {
 
 impl FsBackend {
     /// Opens (or creates) a store under `root`, rebuilding the index from the object files and removing
-    /// what interrupted writes left behind.
+    /// what interrupted writes left behind; after a clean shutdown (the backend dropped) the index comes
+    /// from the snapshot that shutdown wrote instead, checked against the folders (see the module docs'
+    /// "Index").
     ///
     /// # Errors
     /// [`Error::Backend`] if the root cannot be created or read.
@@ -179,6 +181,14 @@ impl FsBackend {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         format!("{:x}-{:x}-{:x}", self.pid, t, n)
+    }
+}
+
+/// A clean shutdown: each bucket's index is saved as a snapshot for the next open (`snapshot.rs`).
+impl Drop for FsBackend {
+    fn drop(&mut self) {
+        let buckets = self.buckets.read().values().cloned().collect();
+        snapshot::save_all(buckets, self.opts.sync);
     }
 }
 

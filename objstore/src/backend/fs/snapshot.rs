@@ -3,8 +3,8 @@
 //! opens in about a second instead of 12 to 14).
 //!
 //! # Design
-//! When an [`FsBackend`] is dropped (the store shut down cleanly), each bucket stops taking writes
-//! ([`FsBucket::writing`] fails from then on), waits for the writes already running to finish, and writes
+//! When an [`FsBackend`](super::FsBackend) is dropped (the store shut down cleanly), each bucket stops
+//! taking writes ([`FsBucket::writing`] fails from then on), waits for the writes already running to finish, and writes
 //! `BUCKET/index.snap`: every version's metadata, keys in order, each key's versions newest first, then the
 //! modification times of the 256 `objects/XX` folders and a CRC-32 of it all. It goes to `BUCKET/tmp/`
 //! first (fsynced when [`FsOptions::sync`](super::FsOptions::sync)), then is renamed into place and the
@@ -39,7 +39,7 @@
 //! hold only what is in progress or multipart.
 //!
 //! Depends on [`state`](super::state), [`layout`](super::layout) and [`durable`](super::durable), and on
-//! the shared index; recovery calls [`take`], the backend's `Drop` calls [`save`].
+//! the shared index; recovery calls [`take`], the backend's `Drop` calls [`save_all`].
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -48,7 +48,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use super::FsBackend;
 use super::durable::sync_dir;
 use super::frame::{Body, read_version};
 use super::layout::{DATA, OBJECTS, TMP, data_folder, key_hash, object_path, part_file};
@@ -80,13 +79,11 @@ pub(super) struct Loaded {
     pub(super) data_folders: Vec<String>,
 }
 
-/// Writes the snapshot of every bucket at a clean shutdown; errors only cost the next open a full scan.
-impl Drop for FsBackend {
-    fn drop(&mut self) {
-        let buckets: Vec<Arc<FsBucket>> = self.buckets.read().values().cloned().collect();
-        for b in buckets {
-            let _ = save(&b, self.opts.sync);
-        }
+/// Writes the snapshot of every bucket at a clean shutdown (the backend's `Drop`); errors only cost the
+/// next open a full scan.
+pub(super) fn save_all(buckets: Vec<Arc<FsBucket>>, sync: bool) {
+    for b in buckets {
+        let _ = save(&b, sync);
     }
 }
 
