@@ -1,6 +1,8 @@
 //! Crash safety of the fs backend: a child process writes and deletes objects and is killed with SIGKILL at
 //! random moments; after every kill the store reopens cleanly, every acknowledged write reads back
-//! byte-identical with its ETag, and no temp file or partial object is visible.
+//! byte-identical with its ETag, and no temp file or partial object is visible. The child shuts down
+//! cleanly and reopens every 64 operations, and each round's check ends with a clean shutdown, so every
+//! round opens from an index snapshot and kills land while one is written, taken, or trusted.
 //!
 //! The child is this test binary itself, running the ignored `crash_child` entry point.
 
@@ -60,14 +62,21 @@ fn crash_child() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let store = Store::fs(&root).unwrap();
-        let bucket = match store.create_bucket("crash").await {
+        let mut store = Store::fs(&root).unwrap();
+        let mut bucket = match store.create_bucket("crash").await {
             Ok(b) => b,
             Err(e) if e.code() == "BucketAlreadyOwnedByYou" => store.bucket("crash").unwrap(),
             Err(e) => panic!("{e}"),
         };
         println!("READY");
         for v in start.. {
+            if v % 64 == 63 {
+                // A clean shutdown (the index snapshot is written) and a reopen (it is taken): the kill
+                // lands in either, or in the writes after, as often as anywhere else.
+                drop((bucket, store));
+                store = Store::fs(&root).unwrap();
+                bucket = store.bucket("crash").unwrap();
+            }
             let key = format!("k{}", v % KEYS);
             if v % 7 == 0 {
                 bucket.delete(&key).await.unwrap();
@@ -318,14 +327,21 @@ fn multipart_crash_child() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let store = Store::fs(&root).unwrap();
-        let bucket = match store.create_bucket("crash").await {
+        let mut store = Store::fs(&root).unwrap();
+        let mut bucket = match store.create_bucket("crash").await {
             Ok(b) => b,
             Err(e) if e.code() == "BucketAlreadyOwnedByYou" => store.bucket("crash").unwrap(),
             Err(e) => panic!("{e}"),
         };
         println!("READY");
         for v in start.. {
+            if v % 64 == 63 {
+                // A clean shutdown (the index snapshot is written) and a reopen (it is taken): the kill
+                // lands in either, or in the writes after, as often as anywhere else.
+                drop((bucket, store));
+                store = Store::fs(&root).unwrap();
+                bucket = store.bucket("crash").unwrap();
+            }
             let up = bucket
                 .create_multipart_upload("mp", Default::default())
                 .await

@@ -3,25 +3,27 @@
 //! and lookups of one version.
 //!
 //! A backend's index maps each key (in UTF-8 binary order, as S3 lists) to what it keeps of the key's
-//! versions: all of them newest first (`Vec<Arc<ObjectMeta>>`, the fs backend's [`VersionIndex`]), or only
-//! the newest (`Arc<ObjectMeta>`, the memory backend's, whose older versions sit in its hash shards). Both
-//! implement [`KeyVersions`], so one generic function serves both with no cost over hand-written loops:
+//! versions: all of them ([`Versions`], the fs backend's [`VersionIndex`]), or only the newest
+//! (`Arc<ObjectMeta>`, the memory backend's, whose versions sit in its hash shards). Both implement
+//! [`KeyVersions`], so one generic function serves both with no cost over hand-written loops:
 //! - listing: [`list_start`], [`keys_from`] and [`list_page`] (prefix, start-after, delete markers skipped);
-//! - version paging: [`version_start`], [`versions_after`], [`push_versions`] and [`version_page`] (S3's
-//!   key and version-id markers, and the engine's `start_at`);
-//! - one key's versions: [`pick`] (the newest, or one by id), [`insert_version`] and [`remove_version`]
-//!   (keeping newest first by `seq`), [`updated_meta`] (a [`MetaUpdate`] applied, identity kept), and the
-//!   error for a miss, [`missing`].
+//! - version paging: [`version_start`], [`push_versions`] and [`version_page`] (S3's key and version-id
+//!   markers, and the engine's `start_at`); a version-id marker is found in O(log n) of its key's versions;
+//! - one key's versions: [`insert_version`] and [`remove_version`] (O(log n) of the key's versions, see
+//!   [`versions`](super::versions)), [`build_index`] (a whole index from versions in any order, as a reopen
+//!   reads them, in O(n log n)), [`updated_meta`] (a [`MetaUpdate`] applied, identity kept), and the error
+//!   for a miss, [`missing`].
 //!
 //! Nothing here takes a lock or allocates beyond the page it returns: callers hold their index's lock
-//! around the call. Depends on the query types of [`backend`](super) and on `meta` and `error`; no backend
-//! module depends the other way.
+//! around the call. Depends on the query types of [`backend`](super), on [`versions`](super::versions)
+//! and on `meta` and `error`; no backend module depends the other way.
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
+pub use super::versions::{AsMeta, Versions};
 use super::{ListQuery, MetaUpdate, VersionEntry, VersionQuery};
 use crate::error::{Error, Result};
 use crate::types::meta::ObjectMeta;
@@ -39,27 +41,15 @@ impl KeyVersions for Arc<ObjectMeta> {
     }
 }
 
-/// An index of all versions, newest first.
-impl KeyVersions for Vec<Arc<ObjectMeta>> {
+/// An index of all versions.
+impl<T: AsMeta> KeyVersions for Versions<T> {
     fn latest(&self) -> Option<&Arc<ObjectMeta>> {
-        self.first()
+        Some(Versions::latest(self).meta())
     }
 }
 
-/// Anything a backend keeps per version that carries the version's metadata (for [`pick`]).
-pub trait AsMeta {
-    /// The version's metadata.
-    fn meta(&self) -> &ObjectMeta;
-}
-
-impl AsMeta for Arc<ObjectMeta> {
-    fn meta(&self) -> &ObjectMeta {
-        self
-    }
-}
-
-/// An index that keeps every version of each key in memory, newest (largest `seq`) first.
-pub type VersionIndex = BTreeMap<Arc<str>, Vec<Arc<ObjectMeta>>>;
+/// An index that keeps every version of each key in memory.
+pub type VersionIndex = BTreeMap<Arc<str>, Versions<Arc<ObjectMeta>>>;
 
 /// The lower bound of a listing: the later of `after` and the prefix itself.
 pub fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'a str> {
@@ -98,7 +88,7 @@ where
         .collect()
 }
 
-/// Where a version listing starts in the key space ([`versions_after`] then skips the versions of the
+/// Where a version listing starts in the key space ([`push_versions`] then skips the versions of the
 /// first key that come before the version-id marker).
 pub fn version_start<'a>(query: &VersionQuery<'a>) -> Bound<&'a str> {
     if let Some(s) = query.start_at {
@@ -112,38 +102,29 @@ pub fn version_start<'a>(query: &VersionQuery<'a>) -> Bound<&'a str> {
     }
 }
 
-/// The versions of one key a version listing returns, given the query (newest first in, newest first out).
-pub fn versions_after<'v>(
-    key: &str,
-    versions: &'v [Arc<ObjectMeta>],
-    query: &VersionQuery<'_>,
-) -> &'v [Arc<ObjectMeta>] {
-    match (query.after_key, query.after_version) {
-        _ if query.start_at.is_some() => versions,
-        (Some(k), Some(v)) if k == key => match versions.iter().position(|m| m.version_id == v) {
-            Some(i) => &versions[i + 1..],
-            // The marker version is gone: skip the key, as listing resumes after it.
-            None => &[],
-        },
-        _ => versions,
-    }
-}
-
-/// Appends to `page` the versions of one key (all of them, newest first) that the query returns, up to
-/// `query.limit` entries in all; returns whether the page is full.
-pub fn push_versions(
+/// Appends to `page` the versions of one key that the query returns (newest first: after the
+/// version-id marker if the query's marker is on this key, else all of them), up to `query.limit`
+/// entries in all; returns whether the page is full. Costs O(log n + page) of the key's n versions.
+pub fn push_versions<T: AsMeta>(
     page: &mut Vec<VersionEntry>,
     key: &str,
-    versions: &[Arc<ObjectMeta>],
+    versions: &Versions<T>,
     query: &VersionQuery<'_>,
 ) -> bool {
-    for m in versions_after(key, versions, query) {
+    let from = match (query.after_key, query.after_version) {
+        _ if query.start_at.is_some() => Some(versions.iter()),
+        // A vanished marker version skips the key, as listing resumes after it.
+        (Some(k), Some(v)) if k == key => versions.after(v),
+        _ => Some(versions.iter()),
+    };
+    let latest = versions.latest().meta();
+    for m in from.into_iter().flatten() {
         if page.len() == query.limit {
             return true;
         }
         page.push(VersionEntry {
-            is_latest: Arc::ptr_eq(m, &versions[0]),
-            meta: m.clone(),
+            is_latest: Arc::ptr_eq(m.meta(), latest),
+            meta: m.meta().clone(),
         });
     }
     page.len() == query.limit
@@ -151,30 +132,21 @@ pub fn push_versions(
 
 /// One page of a version listing over an index of all versions: up to `query.limit` versions, keys in
 /// order, each key's versions newest first.
-pub fn version_page<K, V>(index: &BTreeMap<K, V>, query: &VersionQuery<'_>) -> Vec<VersionEntry>
+pub fn version_page<K, T>(
+    index: &BTreeMap<K, Versions<T>>,
+    query: &VersionQuery<'_>,
+) -> Vec<VersionEntry>
 where
     K: Borrow<str> + Ord,
-    V: AsRef<[Arc<ObjectMeta>]>,
+    T: AsMeta,
 {
     let mut page = Vec::new();
     for (key, versions) in keys_from(index, version_start(query), query.prefix) {
-        if push_versions(&mut page, key.borrow(), versions.as_ref(), query) {
+        if push_versions(&mut page, key.borrow(), versions, query) {
             break;
         }
     }
     page
-}
-
-/// The version a read names: the newest (`version: None`, the first of `versions`) or the one with that
-/// id. `versions` runs newest first.
-pub fn pick<'v, T: AsMeta + 'v>(
-    mut versions: impl Iterator<Item = &'v T>,
-    version: Option<&str>,
-) -> Option<&'v T> {
-    match version {
-        None => versions.next(),
-        Some(id) => versions.find(|v| v.meta().version_id == id),
-    }
 }
 
 /// The error for a version that is not there: `NoSuchKey` when none was named, else `NoSuchVersion`.
@@ -185,28 +157,48 @@ pub fn missing(bucket: &str, key: &str, version: Option<&str>) -> Error {
     }
 }
 
-/// Inserts a version into its key's list (newest first by `seq`), replacing one with the same id.
-pub fn insert_version(index: &mut VersionIndex, meta: Arc<ObjectMeta>) {
-    let Some(versions) = index.get_mut(meta.key.as_str()) else {
-        index.insert(Arc::from(meta.key.as_str()), vec![meta]);
-        return;
-    };
-    versions.retain(|m| m.version_id != meta.version_id);
-    let at = versions
-        .iter()
-        .position(|m| m.seq < meta.seq)
-        .unwrap_or(versions.len());
-    versions.insert(at, meta);
-}
-
-/// Removes one version of a key, and the key once it has none.
-pub fn remove_version(index: &mut VersionIndex, key: &str, version_id: &str) {
-    if let Some(v) = index.get_mut(key) {
-        v.retain(|m| m.version_id != version_id);
-        if v.is_empty() {
-            index.remove(key);
+/// Inserts a version into its key's set (in its place by `seq`), replacing one with the same id; returns
+/// the version replaced. O(log n) of the key's versions.
+pub fn insert_version(index: &mut VersionIndex, meta: Arc<ObjectMeta>) -> Option<Arc<ObjectMeta>> {
+    match index.get_mut(meta.key.as_str()) {
+        Some(versions) => versions.insert(meta),
+        None => {
+            index.insert(Arc::from(meta.key.as_str()), Versions::new(meta));
+            None
         }
     }
+}
+
+/// Removes one version of a key, and the key once it has none; returns the version removed.
+pub fn remove_version(
+    index: &mut VersionIndex,
+    key: &str,
+    version_id: &str,
+) -> Option<Arc<ObjectMeta>> {
+    let versions = index.get_mut(key)?;
+    if versions.is_last(version_id) {
+        return index.remove(key).map(Versions::into_latest);
+    }
+    versions.remove(version_id)
+}
+
+/// An index of the given versions, in any order (as a reopen reads them): grouped by key, each key's
+/// set built once, so n versions cost O(n log n) however they are spread over keys.
+pub fn build_index(all: impl IntoIterator<Item = Arc<ObjectMeta>>) -> VersionIndex {
+    let mut by_key: HashMap<Arc<str>, Vec<Arc<ObjectMeta>>, foldhash::fast::FixedState> =
+        HashMap::default();
+    for meta in all {
+        match by_key.get_mut(meta.key.as_str()) {
+            Some(v) => v.push(meta),
+            None => {
+                by_key.insert(Arc::from(meta.key.as_str()), vec![meta]);
+            }
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, Versions::from_unordered(v)?)))
+        .collect()
 }
 
 /// The metadata `update` makes of `old`, with what a [`MetaUpdate`] cannot change (key, version id and
@@ -279,7 +271,7 @@ mod tests {
         let index = sample();
         let newest: BTreeMap<Arc<str>, Arc<ObjectMeta>> = index
             .iter()
-            .map(|(k, v)| (k.clone(), v[0].clone()))
+            .map(|(k, v)| (k.clone(), v.latest().clone()))
             .collect();
         let cases = [
             (list("", Bound::Unbounded, 10), vec!["a", "a/b", "c"]),
@@ -336,19 +328,30 @@ mod tests {
     fn insert_pick_and_remove_keep_versions_in_order() {
         let mut index = sample();
         let a = &index["a"];
-        assert_eq!(pick(a.iter(), None).unwrap().version_id, "v2");
-        assert_eq!(pick(a.iter(), Some("v1")).unwrap().seq, 1);
-        assert!(pick(a.iter(), Some("v9")).is_none());
+        assert_eq!(a.pick(None).unwrap().version_id, "v2");
+        assert_eq!(a.pick(Some("v1")).unwrap().seq, 1);
+        assert!(a.pick(Some("v9")).is_none());
         // A reopen may insert in any order: `seq` decides.
-        insert_version(&mut index, version("a", "v0", 0, false));
-        insert_version(&mut index, version("a", "v1", 7, false));
+        assert!(insert_version(&mut index, version("a", "v0", 0, false)).is_none());
+        let replaced = insert_version(&mut index, version("a", "v1", 7, false));
+        assert_eq!(replaced.map(|m| m.seq), Some(1));
         let order: Vec<_> = index["a"].iter().map(|m| m.version_id.as_str()).collect();
         assert_eq!(order, ["v1", "v2", "v0"]);
         for id in ["v1", "v2", "v0"] {
-            remove_version(&mut index, "a", id);
+            assert_eq!(remove_version(&mut index, "a", id).unwrap().version_id, id);
         }
         assert!(!index.contains_key("a"));
-        remove_version(&mut index, "nokey", "v1");
+        assert!(remove_version(&mut index, "nokey", "v1").is_none());
+        // A reopen builds the same index from versions in any order.
+        let mut shuffled: Vec<_> = sample().values().flat_map(|v| v.iter().cloned()).collect();
+        shuffled.reverse();
+        let rebuilt = build_index(shuffled);
+        let flat = |i: &VersionIndex| -> Vec<(String, String)> {
+            i.iter()
+                .flat_map(|(k, v)| v.iter().map(move |m| (k.to_string(), m.version_id.clone())))
+                .collect()
+        };
+        assert_eq!(flat(&rebuilt), flat(&sample()));
         assert!(matches!(missing("bk", "k", None), Error::NoSuchKey { .. }));
         assert!(matches!(
             missing("bk", "k", Some("v1")),

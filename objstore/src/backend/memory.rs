@@ -4,13 +4,14 @@
 //! keys twice, sharing keys and metadata: a sharded hash map for point operations (a get of the newest
 //! version takes one shard's read lock, so gets on different keys do not contend) and an ordered index of
 //! each key's newest version for listing. A write takes its key's shard lock and then the index lock, always
-//! in that order. A key's slot holds its newest version inline and older versions in a deque (empty, and so
-//! unallocated, in an unversioned bucket), so versioning costs the common path nothing. Version listings
+//! in that order. A key's slot is a [`Versions`]: its newest version inline and older versions (none, and
+//! so nothing allocated, in an unversioned bucket) indexed by `seq` and by version id, so versioning costs
+//! the common path nothing and a key with 100k versions puts, gets by id and pages in O(log n). Version listings
 //! read keys from the index, release it, then read each key's shard, so they never hold the index while
 //! waiting for a shard. Multipart uploads sit in a per-bucket map under their own lock, taken before a
 //! shard's, never after.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 
-use super::index::{self, AsMeta, missing, version_start};
+use super::index::{self, AsMeta, Versions, missing, version_start};
 use super::uploads::UploadTable;
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
@@ -51,37 +52,14 @@ struct Version {
     data: Bytes,
 }
 
-#[derive(Debug)]
-struct Slot {
-    latest: Version,
-    /// Older versions, newest first.
-    older: VecDeque<Version>,
-}
-
 impl AsMeta for Version {
-    fn meta(&self) -> &ObjectMeta {
+    fn meta(&self) -> &Arc<ObjectMeta> {
         &self.meta
     }
 }
 
-impl Slot {
-    /// Its versions, newest first.
-    fn iter(&self) -> impl Iterator<Item = &Version> {
-        std::iter::once(&self.latest).chain(self.older.iter())
-    }
-
-    fn find(&self, version_id: &str) -> Option<&Version> {
-        index::pick(self.iter(), Some(version_id))
-    }
-
-    fn version(&self, version: Option<&str>) -> Option<&Version> {
-        index::pick(self.iter(), version)
-    }
-
-    fn all(&self) -> Vec<Arc<ObjectMeta>> {
-        self.iter().map(|v| v.meta.clone()).collect()
-    }
-}
+/// A key's versions: the newest inline, older ones (if any) indexed by `seq` and by version id.
+type Slot = Versions<Version>;
 
 /// The bytes of an upload's parts, by part number.
 type PartData = HashMap<u32, Bytes>;
@@ -139,35 +117,25 @@ impl MemBucket {
                 let key: Arc<str> = Arc::from(meta.key.as_str());
                 shard.insert(
                     key.clone(),
-                    Slot {
-                        latest: Version {
-                            meta: meta.clone(),
-                            data,
-                        },
-                        older: VecDeque::new(),
-                    },
+                    Slot::new(Version {
+                        meta: meta.clone(),
+                        data,
+                    }),
                 );
                 self.index.write().insert(key, meta.clone());
                 Ok(meta)
             }
             Some(slot) => {
                 check(
-                    Some(&slot.latest.meta),
-                    slot.find(&meta.version_id).map(|v| &*v.meta),
+                    Some(&slot.latest().meta),
+                    slot.get(&meta.version_id).map(|v| &*v.meta),
                 )?;
-                meta.seq = slot.latest.meta.seq + 1;
+                meta.seq = slot.latest().meta.seq + 1;
                 let meta = Arc::new(meta);
-                let new = Version {
+                slot.insert(Version {
                     meta: meta.clone(),
                     data,
-                };
-                if slot.latest.meta.version_id == meta.version_id {
-                    slot.latest = new;
-                } else {
-                    slot.older.retain(|v| v.meta.version_id != meta.version_id);
-                    let old = std::mem::replace(&mut slot.latest, new);
-                    slot.older.push_front(old);
-                }
+                });
                 // Keep the key allocation shared between the map and the index.
                 let key = shard
                     .get_key_value(meta.key.as_str())
@@ -283,7 +251,7 @@ impl Backend for MemoryBackend {
             b.shard(key)
                 .read()
                 .get(key)
-                .and_then(|s| s.version(version))
+                .and_then(|s| s.pick(version))
                 .map(|v| v.meta.clone())
                 .ok_or_else(|| missing(bucket, key, version))
         })
@@ -301,7 +269,7 @@ impl Backend for MemoryBackend {
                 let shard = b.shard(key).read();
                 let v = shard
                     .get(key)
-                    .and_then(|s| s.version(version))
+                    .and_then(|s| s.pick(version))
                     .ok_or_else(|| missing(bucket, key, version))?;
                 (v.meta.clone(), v.data.clone())
             };
@@ -336,28 +304,24 @@ impl Backend for MemoryBackend {
                 check(None, None)?;
                 return Ok(None);
             };
-            let target = slot.find(version_id).map(|v| v.meta.clone());
-            check(Some(&slot.latest.meta), target.as_deref())?;
+            let target = slot.get(version_id).map(|v| v.meta.clone());
+            check(Some(&slot.latest().meta), target.as_deref())?;
             if target.is_none() {
                 return Ok(None);
             }
-            if slot.latest.meta.version_id == version_id {
-                match slot.older.pop_front() {
-                    Some(next) => {
-                        slot.latest = next;
-                        let meta = slot.latest.meta.clone();
-                        let k = shard.get_key_value(key).map(|(k, _)| k.clone());
-                        if let Some(k) = k {
-                            b.index.write().insert(k, meta);
-                        }
-                    }
-                    None => {
-                        shard.remove(key);
-                        b.index.write().remove(key);
+            if slot.is_last(version_id) {
+                shard.remove(key);
+                b.index.write().remove(key);
+            } else {
+                let was_latest = slot.latest().meta.version_id == version_id;
+                slot.remove(version_id);
+                if was_latest {
+                    let meta = slot.latest().meta.clone();
+                    let k = shard.get_key_value(key).map(|(k, _)| k.clone());
+                    if let Some(k) = k {
+                        b.index.write().insert(k, meta);
                     }
                 }
-            } else {
-                slot.older.retain(|v| v.meta.version_id != version_id);
             }
             Ok(target)
         })
@@ -375,16 +339,15 @@ impl Backend for MemoryBackend {
             let slot = shard
                 .get_mut(key)
                 .ok_or_else(|| missing(bucket, key, version))?;
-            let is_latest = version.is_none_or(|v| slot.latest.meta.version_id == v);
-            let v = if is_latest {
-                &mut slot.latest
-            } else {
-                let id = version.unwrap_or_default();
-                slot.older
-                    .iter_mut()
-                    .find(|v| v.meta.version_id == id)
-                    .ok_or_else(|| missing(bucket, key, version))?
-            };
+            let is_latest = version.is_none_or(|v| slot.latest().meta.version_id == v);
+            let id = match version {
+                Some(v) => v,
+                None => slot.latest().meta.version_id.as_str(),
+            }
+            .to_string();
+            let v = slot
+                .get_mut(&id)
+                .ok_or_else(|| missing(bucket, key, version))?;
             let next = Arc::new(index::updated_meta(&v.meta, update)?);
             v.meta = next.clone();
             if is_latest {
@@ -430,11 +393,12 @@ impl Backend for MemoryBackend {
                 let Some(last) = keys.last() else { break };
                 start = Bound::Excluded(last.to_string());
                 for key in &keys {
-                    let versions = match b.shard(key).read().get(&**key) {
-                        Some(slot) => slot.all(),
+                    // Under the shard's read lock, only the page's versions are cloned.
+                    let full = match b.shard(key).read().get(&**key) {
+                        Some(slot) => index::push_versions(&mut out, key, slot, &query),
                         None => continue,
                     };
-                    if index::push_versions(&mut out, key, &versions, &query) {
+                    if full {
                         return Ok(out);
                     }
                 }

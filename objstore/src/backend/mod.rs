@@ -22,11 +22,13 @@
 //! - here: the [`Backend`] trait, its query types and the closures it runs;
 //! - [`index`]: paging over an ordered key -> versions map (listing, version paging, picking a version),
 //!   for any backend;
+//! - [`versions`]: the versions of one key, with O(log n) put, lookup by id, delete and paging, for any
+//!   backend;
 //! - [`uploads`]: the table of multipart uploads in progress, for any backend;
 //! - [`memory`] and [`fs`]: the two backends, each built on `index` and `uploads`.
 //!
-//! `index` and `uploads` import only this file's types; the backends import them; nothing here imports a
-//! backend. Outside this folder the layer uses only data types (`meta`, `config`, `names`, `error`,
+//! `index`, `versions` and `uploads` import only this file's types (and `index` imports `versions`); the
+//! backends import them; nothing here imports a backend. Outside this folder the layer uses only data types (`meta`, `config`, `names`, `error`,
 //! `etag`, `checksum`), never the engine (`bucket`, `store`).
 
 use std::fmt::Debug;
@@ -47,6 +49,7 @@ pub mod fs;
 pub mod index;
 pub mod memory;
 pub mod uploads;
+pub mod versions;
 
 // What the engine calls from here (`Bucket::complete_multipart_upload` checks part lists before a backend
 // does).

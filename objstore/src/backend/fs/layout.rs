@@ -4,6 +4,7 @@
 //! ROOT/.objstore                  format marker
 //! ROOT/.staging/                  buckets being created (cleared at open)
 //! ROOT/BUCKET/bucket.json         the bucket's record: creation time and configuration
+//! ROOT/BUCKET/index.snap          the index as a clean shutdown left it (`snapshot.rs`; taken at open)
 //! ROOT/BUCKET/objects/XX/H.V      one file per version: H = SHA-256 of the key (hex), XX its first two
 //!                                 digits, V the version id (`null` for the null version)
 //! ROOT/BUCKET/objects/XX/.tmp-*   versions being written (removed at open)

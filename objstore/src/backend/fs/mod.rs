@@ -11,6 +11,7 @@
 //! ## Modules
 //! - `mod.rs` (here): [`FsBackend`] and the [`Backend`] implementation;
 //! - `recovery.rs`: what opening a root loads and repairs;
+//! - `snapshot.rs`: the index persisted at a clean shutdown, so the next open need not read every file;
 //! - `state.rs`: one bucket in memory (its index, lock stripes, upload table and paths) and the locked
 //!   commit of a write;
 //! - `frame.rs`: the frame codec of version, manifest and part files;
@@ -52,8 +53,9 @@
 //! (`benches/README.md`).
 //!
 //! # Index
-//! Keys, versions and metadata are indexed in memory (rebuilt from the version headers at open), so listing
-//! never walks directories and heads never touch the disk. Reads go to the version's file and take metadata
+//! Keys, versions and metadata are indexed in memory (rebuilt from the version headers at open, or read
+//! from the snapshot a clean shutdown wrote: `snapshot.rs` has the design and why a crash cannot make it
+//! lie), so listing never walks directories and heads never touch the disk. Reads go to the version's file and take metadata
 //! and bytes from one open file handle, so they are always consistent with each other.
 
 use std::collections::HashMap;
@@ -94,6 +96,7 @@ mod durable;
 mod frame;
 mod layout;
 mod recovery;
+mod snapshot;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -131,7 +134,9 @@ pub struct FsBackend {
 
 impl FsBackend {
     /// Opens (or creates) a store under `root`, rebuilding the index from the object files and removing
-    /// what interrupted writes left behind.
+    /// what interrupted writes left behind; after a clean shutdown (the backend dropped) the index comes
+    /// from the snapshot that shutdown wrote instead, checked against the folders (see the module docs'
+    /// "Index").
     ///
     /// # Errors
     /// [`Error::Backend`] if the root cannot be created or read.
@@ -176,6 +181,14 @@ impl FsBackend {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         format!("{:x}-{:x}-{:x}", self.pid, t, n)
+    }
+}
+
+/// A clean shutdown: each bucket's index is saved as a snapshot for the next open (`snapshot.rs`).
+impl Drop for FsBackend {
+    fn drop(&mut self) {
+        let buckets = self.buckets.read().values().cloned().collect();
+        snapshot::save_all(buckets, self.opts.sync);
     }
 }
 
@@ -404,7 +417,7 @@ impl Backend for FsBackend {
                         && b.index
                             .read()
                             .get(key)
-                            .and_then(|v| index::pick(v.iter(), version))
+                            .and_then(|v| v.pick(version))
                             .map(|m| m.seq)
                             != Some(meta.seq) =>
                 {
@@ -477,6 +490,7 @@ impl Backend for FsBackend {
         );
         blocking(move || -> io::Result<()> {
             let _lock = lock;
+            let _writing = b2.writing()?;
             let path = b2.object_path(&hash, &v);
             match fs::remove_file(&path) {
                 Ok(()) => {}
@@ -517,6 +531,7 @@ impl Backend for FsBackend {
         let (b2, m2, sync) = (b.clone(), next.clone(), self.opts.sync);
         blocking(move || -> io::Result<()> {
             let _lock = lock;
+            let _writing = b2.writing()?;
             // Rewrite the file with the new header and the same bytes (or the same part list), then
             // rename it over the old one.
             let src = File::open(&path)?;

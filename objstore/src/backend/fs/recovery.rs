@@ -19,6 +19,7 @@ use super::layout::{
     BUCKET_RECORD, BucketRecord, DATA, MARKER, OBJECTS, QUARANTINE, STAGING, TEMP_PREFIX, TMP,
     UPLOAD_RECORD, UPLOADS, data_folder, key_hash, part_file,
 };
+use super::snapshot;
 use super::state::{FsBucket, FsUpload};
 use crate::backend::index;
 use crate::backend::{PartInfo, Upload, valid_version_id};
@@ -91,9 +92,16 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
     // The data folders that manifests refer to; any other is left over from an interrupted complete or
     // from a version that was replaced or deleted.
     let mut referenced = HashSet::new();
+    // Collected, then indexed once (one insert per version in directory order was quadratic in a key's
+    // versions). A snapshot a clean shutdown wrote replaces the scan of `objects/` (snapshot.rs).
+    let mut found = Vec::new();
+    let snap = snapshot::take(dir).map_err(err)?;
     {
-        let mut index = bucket.index.write();
-        for sub in fs::read_dir(dir.join(OBJECTS)).map_err(err)? {
+        let scan = snap.is_none();
+        for sub in fs::read_dir(dir.join(OBJECTS))
+            .map_err(err)?
+            .filter(|_| scan)
+        {
             let sub = sub.map_err(err)?;
             for obj in fs::read_dir(sub.path()).map_err(err)? {
                 let obj = obj.map_err(err)?;
@@ -141,7 +149,7 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
                         let _ = path;
                         report.objects += 1;
                         max_seq = max_seq.max(meta.seq);
-                        index::insert_version(&mut index, Arc::new(meta));
+                        found.push(Arc::new(meta));
                     }
                     _ => {
                         let q = dir.join(QUARANTINE);
@@ -153,6 +161,14 @@ fn load_bucket(dir: &Path, name: &str, report: &mut RecoveryReport) -> Result<Fs
             }
         }
     }
+    *bucket.index.write() = match snap {
+        Some(s) => {
+            (max_seq, report.objects) = (s.max_seq, report.objects + s.objects);
+            referenced.extend(s.data_folders);
+            s.index
+        }
+        None => index::build_index(found),
+    };
     bucket.seq.store(max_seq, Ordering::Relaxed);
     for entry in fs::read_dir(&data).map_err(err)? {
         let entry = entry.map_err(err)?;

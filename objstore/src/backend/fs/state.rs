@@ -3,14 +3,16 @@
 //! of a write ([`FsBucket::commit`]: check, rename and index update under the key's lock).
 //!
 //! The index is the shared [`VersionIndex`] of [`backend::index`](crate::backend::index): nothing about
-//! it is fs-specific. Depends on [`layout`](super::layout), [`frame`](super::frame) and
+//! it is fs-specific. Each key's versions are a [`Versions`](crate::backend::versions::Versions), so the
+//! commit of a new version of a key with 100k versions holds the bucket-wide index lock for O(log n),
+//! as a fresh key's does. Depends on [`layout`](super::layout), [`frame`](super::frame) and
 //! [`durable`](super::durable), and on the shared index and upload table.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -52,6 +54,21 @@ pub(super) struct FsBucket {
     pub(super) uploads: Mutex<UploadTable<FsUpload>>,
     /// Names folders handed to [`FsBucket::discard`].
     pub(super) discarded: AtomicU64,
+    /// Set at shutdown: no write to `objects/` starts from then on (see [`snapshot`](super::snapshot)).
+    pub(super) closed: AtomicBool,
+    /// Writes to `objects/` running now, each holding a [`Writing`].
+    pub(super) writers: AtomicUsize,
+}
+
+/// A write to the bucket's version files in progress: taken before the write touches a file, dropped
+/// after its index update. A shutdown waits until none is held, then writes the snapshot.
+#[derive(Debug)]
+pub(super) struct Writing(Arc<FsBucket>);
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FsBucket {
@@ -70,7 +87,22 @@ impl FsBucket {
             seq: AtomicU64::new(0),
             uploads: Mutex::new(UploadTable::new()),
             discarded: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            writers: AtomicUsize::new(0),
         }
+    }
+
+    /// Registers a write to the version files, which must hold the guard until its index update is done.
+    ///
+    /// # Errors
+    /// The store is shutting down (its snapshot is being written): the write must not touch any file.
+    pub(super) fn writing(self: &Arc<Self>) -> io::Result<Writing> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        let guard = Writing(self.clone());
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(io::Error::other("the store is shutting down"));
+        }
+        Ok(guard)
     }
 
     /// The file of one version of the key whose hash is `hash`.
@@ -136,10 +168,7 @@ impl FsBucket {
         let index = self.index.read();
         match index.get(key) {
             None => (None, None),
-            Some(v) => (
-                v.first().cloned(),
-                index::pick(v.iter(), Some(version_id)).cloned(),
-            ),
+            Some(v) => (Some(v.latest().clone()), v.get(version_id).cloned()),
         }
     }
 
@@ -154,17 +183,18 @@ impl FsBucket {
         let index = self.index.read();
         index
             .get(key)
-            .and_then(|v| index::pick(v.iter(), version))
+            .and_then(|v| v.pick(version))
             .cloned()
             .ok_or_else(|| missing(bucket, key, version))
     }
 
-    /// Adds a version to the index (replacing one with the same id).
+    /// Adds a version to the index (replacing one with the same id). The bucket-wide write lock is held
+    /// for O(log n) of the bucket's keys plus O(log n) of the key's versions, never for a scan.
     pub(super) fn index_insert(&self, meta: Arc<ObjectMeta>) {
         index::insert_version(&mut self.index.write(), meta);
     }
 
-    /// Removes a version from the index.
+    /// Removes a version from the index (as cheap as [`FsBucket::index_insert`]).
     pub(super) fn index_remove(&self, key: &str, version_id: &str) {
         index::remove_version(&mut self.index.write(), key, version_id);
     }
@@ -220,6 +250,7 @@ impl FsBucket {
         let (b2, m2) = (b.clone(), meta.clone());
         blocking(move || -> io::Result<()> {
             let _lock = lock;
+            let _writing = b2.writing()?;
             let mut staged = staged;
             if let Some(data) = data {
                 staged.0 = Some(tmp.clone());
