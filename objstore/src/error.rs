@@ -332,6 +332,35 @@ pub enum Error {
         /// The limit, 1000.
         max: usize,
     },
+    /// A presigned URL's signing parameters are missing or malformed, its credential scope names another
+    /// date, region or service, or its expiry is outside 1 second to 7 days.
+    #[error("malformed presigned request: {reason}")]
+    AuthorizationQueryParametersError {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The access key id a request was signed with is not one the store knows.
+    #[error("the access key id {access_key_id:?} does not exist in our records")]
+    InvalidAccessKeyId {
+        /// The unknown access key id.
+        access_key_id: String,
+    },
+    /// A presigned URL used outside its validity window: expired, or dated in the future.
+    #[error("presigned request of {access_key_id:?} refused: {reason}")]
+    PresignedUrlInvalidTime {
+        /// The access key id that signed it.
+        access_key_id: String,
+        /// `Request has expired` or `Request is not valid yet`, as S3 says it.
+        reason: String,
+    },
+    /// The signature of a request does not match the one computed from the request and the secret.
+    #[error("signature of {access_key_id:?} does not match: {reason}")]
+    SignatureDoesNotMatch {
+        /// The access key id that signed it.
+        access_key_id: String,
+        /// What did not match.
+        reason: String,
+    },
     /// The backend failed to read or write (an I/O error on the filesystem backend, say).
     #[error("backend {backend} failed on bucket {bucket:?}{}: {source}", key.as_ref().map(|k| format!(", key {k:?}")).unwrap_or_default())]
     Backend {
@@ -379,6 +408,10 @@ impl Error {
             Error::InvalidBucketState { .. } => "InvalidBucketState",
             Error::MalformedConfiguration { .. } => "MalformedXML",
             Error::TooManyKeys { .. } => "MalformedXML",
+            Error::AuthorizationQueryParametersError { .. } => "AuthorizationQueryParametersError",
+            Error::InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
+            Error::PresignedUrlInvalidTime { .. } => "AccessDenied",
+            Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             Error::Backend { .. } => "InternalError",
         }
     }
@@ -392,7 +425,11 @@ impl Error {
             | Error::NoSuchVersion { .. }
             | Error::NoSuchUpload { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
-            Error::InvalidObjectState { .. } | Error::AccessDenied { .. } => 403,
+            Error::InvalidObjectState { .. }
+            | Error::AccessDenied { .. }
+            | Error::InvalidAccessKeyId { .. }
+            | Error::PresignedUrlInvalidTime { .. }
+            | Error::SignatureDoesNotMatch { .. } => 403,
             Error::BucketAlreadyOwnedByYou { .. }
             | Error::BucketNotEmpty { .. }
             | Error::RestoreAlreadyInProgress { .. }
@@ -412,7 +449,8 @@ impl Error {
             | Error::EntityTooSmall { .. }
             | Error::BadDigest { .. }
             | Error::InvalidTag { .. }
-            | Error::MalformedConfiguration { .. } => 400,
+            | Error::MalformedConfiguration { .. }
+            | Error::AuthorizationQueryParametersError { .. } => 400,
         }
     }
 

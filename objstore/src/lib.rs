@@ -116,6 +116,7 @@ mod error;
 mod interop;
 pub mod limits;
 mod report;
+pub mod sigv4;
 mod store;
 mod types;
 
