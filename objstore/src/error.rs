@@ -310,6 +310,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A request S3 answers with its generic 400 `BadRequest`, such as more than 10 tags on an object.
+    #[error("bad request on {key:?} in bucket {bucket:?}: {message}")]
+    BadRequest {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// S3's message.
+        message: &'static str,
+    },
     /// A request S3 rejects as a whole, e.g. a copy of an object onto itself that changes nothing.
     #[error("invalid request on {key:?} in bucket {bucket:?}: {message}")]
     InvalidRequest {
@@ -394,6 +404,7 @@ impl Error {
             Error::EntityTooLarge { .. } => "EntityTooLarge",
             Error::InvalidArgument { .. } => "InvalidArgument",
             Error::InvalidRequest { .. } => "InvalidRequest",
+            Error::BadRequest { .. } => "BadRequest",
             Error::NoSuchVersion { .. } => "NoSuchVersion",
             Error::MethodNotAllowed { .. } => "MethodNotAllowed",
             Error::NoSuchUpload { .. } => "NoSuchUpload",
@@ -443,6 +454,7 @@ impl Error {
             | Error::EntityTooLarge { .. }
             | Error::InvalidArgument { .. }
             | Error::InvalidRequest { .. }
+            | Error::BadRequest { .. }
             | Error::TooManyKeys { .. }
             | Error::InvalidPart { .. }
             | Error::InvalidPartOrder { .. }
@@ -465,6 +477,7 @@ impl Error {
             | Error::MetadataTooLarge { key, .. }
             | Error::EntityTooLarge { key, .. }
             | Error::InvalidRequest { key, .. }
+            | Error::BadRequest { key, .. }
             | Error::NoSuchVersion { key, .. }
             | Error::MethodNotAllowed { key, .. }
             | Error::InvalidPart { key, .. }

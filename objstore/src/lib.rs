@@ -128,7 +128,7 @@ pub use backend::memory::MemoryBackend;
 pub use bucket::Bucket;
 pub use error::{Error, Result};
 pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
-pub use store::{LifecycleRunner, Store, StoreBuilder};
+pub use store::{DEFAULT_REGION, LifecycleRunner, Store, StoreBuilder};
 pub use types::checksum::{Checksum, ChecksumAlgorithm};
 pub use types::conditions::Conditions;
 pub use types::config::{BucketConfig, Versioning};

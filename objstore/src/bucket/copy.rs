@@ -130,6 +130,15 @@ impl Bucket {
         } = source;
         let now = self.store.clock.now();
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
+            // S3: a copy (or UploadPartCopy) whose source version id names a delete marker is 400
+            // InvalidRequest, not the 405 a GET of it answers.
+            if meta.is_delete_marker && version.is_some() {
+                return Err(Error::InvalidRequest {
+                    bucket: src_bucket.to_string(),
+                    key: src_key.to_string(),
+                    message: "The source of a copy request may not specifically refer to a delete marker by version id.",
+                });
+            }
             readable(src_bucket, meta, version.is_some(), "COPY", now)?;
             conditions
                 .check_read(src_bucket, meta)

@@ -21,6 +21,17 @@ pub(crate) async fn verify_checksum(
     let Some(algorithm) = given.map(|c| c.algorithm).or(algorithm) else {
         return Ok(None);
     };
+    // A value that is not a digest of its algorithm is refused before any comparison (400
+    // InvalidRequest); a well-formed value that does not match stays BadDigest.
+    if let Some(g) = given
+        && !g.is_well_formed()
+    {
+        return Err(Error::InvalidRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            message: Checksum::malformed_message(g.algorithm),
+        });
+    }
     let actual = if data.len() <= INLINE_MD5_LIMIT {
         algorithm.checksum(data)
     } else {

@@ -41,6 +41,8 @@ pub(crate) struct StoreInner {
     pub(crate) clock: Clock,
     pub(crate) max_put_size: u64,
     pub(crate) restore_delays: RestoreDelays,
+    /// The region the store answers for (`us-east-1` by default).
+    pub(crate) region: String,
 }
 
 /// A handle to one bucket of a [`Store`](crate::Store): the object operations of S3. Cheap to clone.

@@ -44,14 +44,15 @@ pub async fn checksums(store: &Store, _clock: &ManualClock) {
         assert_eq!(m.checksum, Some(Checksum::new(*alg, value.clone())));
         assert_eq!(b.get(&key).await.unwrap().meta.checksum, m.checksum);
         assert_eq!(b.head(&key).await.unwrap().checksum, m.checksum);
-        // A wrong value is rejected and nothing is stored.
+        // A well-formed wrong value (the digest of other bytes) is rejected and nothing is stored.
         let bad_key = format!("bad-{alg}");
+        let wrong = alg.checksum(b"other bytes").value;
         let err = b
             .put_opts(
                 &bad_key,
                 &data[..],
                 PutOptions {
-                    checksum: Some(Checksum::new(*alg, want[(*alg as usize + 1) % 4].1.clone())),
+                    checksum: Some(Checksum::new(*alg, wrong)),
                     ..Default::default()
                 },
             )
@@ -84,6 +85,33 @@ pub async fn checksums(store: &Store, _clock: &ManualClock) {
         ..Default::default()
     };
     assert_eq!(code(b.put_opts("keep", "new", bad).await), "BadDigest");
+    assert_eq!(&b.get("keep").await.unwrap().body[..], b"old");
+    // A value that is not a well-formed digest of its algorithm (too short, not base64, a SHA-1's length
+    // for SHA-256) is 400 InvalidRequest naming the header, checked before any comparison (S3 user guide,
+    // "Checking object integrity"; what S3 answers `x-amz-checksum-sha256: AAAA`).
+    for (alg, value, header) in [
+        (A::Sha256, "AAAA", "x-amz-checksum-sha256"),
+        (A::Sha256, want[2].1.as_str(), "x-amz-checksum-sha256"),
+        (A::Crc32, "not base64!", "x-amz-checksum-crc32"),
+        (A::Crc32c, "AAAAAAA=", "x-amz-checksum-crc32c"),
+        (A::Sha1, "", "x-amz-checksum-sha1"),
+    ] {
+        let malformed = PutOptions {
+            checksum: Some(Checksum::new(alg, value)),
+            ..Default::default()
+        };
+        let err = b.put_opts("keep", "new", malformed).await.unwrap_err();
+        assert_eq!(
+            (err.code(), err.status()),
+            ("InvalidRequest", 400),
+            "{alg} {value:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("Value for {header} header is invalid.")),
+            "{err}"
+        );
+    }
     assert_eq!(&b.get("keep").await.unwrap().body[..], b"old");
 
     // Multipart: parts verified; the object's checksum is composite.

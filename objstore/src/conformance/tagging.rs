@@ -50,10 +50,29 @@ pub async fn tags(store: &Store, _clock: &ManualClock) {
 
     // Limits: 10 tags, 128-character keys, 256-character values, S3's characters, no aws: prefix.
     let eleven: Vec<(String, String)> = (0..11).map(|i| (format!("k{i}"), "v".into())).collect();
-    let eleven = eleven.into_iter().collect();
-    let err = b.set_object_tags("k", None, eleven).await.unwrap_err();
-    assert_eq!((err.code(), err.status()), ("InvalidTag", 400));
-    assert!(err.to_string().contains("10"), "{err}");
+    let eleven: std::collections::BTreeMap<String, String> = eleven.into_iter().collect();
+    // More than 10 object tags is 400 BadRequest "Object tags cannot be greater than 10" (PutObjectTagging,
+    // S3 API reference; "Categorizing your storage using tags", S3 user guide), on the header too.
+    let err = b
+        .set_object_tags("k", None, eleven.clone())
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("BadRequest", 400));
+    assert!(
+        err.to_string()
+            .contains("Object tags cannot be greater than 10"),
+        "{err}"
+    );
+    let put = b.put_opts(
+        "eleven",
+        "x",
+        PutOptions {
+            tags: eleven,
+            ..Default::default()
+        },
+    );
+    assert_eq!(code(put.await), "BadRequest");
+    assert_eq!(code(b.get("eleven").await), "NoSuchKey");
     let ten: std::collections::BTreeMap<String, String> =
         (0..10).map(|i| (format!("k{i}"), "v".into())).collect();
     b.set_object_tags("k", None, ten).await.unwrap();

@@ -96,6 +96,29 @@ pub async fn versioning(store: &Store, clock: &ManualClock) {
     assert_eq!(&b.get("copy").await.unwrap().body[..], b"one");
     assert_ne!(c.version_id, v1.version_id);
     assert_eq!(code(b.copy("k", "copy2").await), "NoSuchKey");
+    // A copy whose source version id names a delete marker is 400 InvalidRequest, not 405 (CopyObject,
+    // S3 API reference: "the source of a copy request may not specifically refer to a delete marker").
+    let from_marker = b
+        .copy_from(
+            "ver",
+            "k",
+            "copy3",
+            CopyOptions {
+                source_version_id: Some(marker.version_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (from_marker.code(), from_marker.status()),
+        ("InvalidRequest", 400)
+    );
+    assert!(
+        from_marker.to_string().contains("delete marker"),
+        "{from_marker}"
+    );
+    assert_eq!(code(b.head("copy3").await), "NoSuchKey");
 
     // Versions listed newest first, markers included; is_latest on the newest of each key.
     let all = b.list_all_versions("").await.unwrap();

@@ -12,7 +12,7 @@ use crate::backend::Backend;
 use crate::backend::fs::{FsBackend, FsOptions};
 use crate::backend::memory::MemoryBackend;
 use crate::bucket::{Bucket, StoreInner};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::limits::MAX_PUT_SIZE;
 use crate::types::meta::{BucketInfo, to_millis};
 use crate::types::names::validate_bucket_name;
@@ -92,16 +92,30 @@ impl Store {
 
     /// Creates a bucket.
     ///
+    /// Re-creating a bucket the store already holds answers as CreateBucket does for its owner: in
+    /// `us-east-1` (the default region) it succeeds and leaves the bucket as it is; in any other region it
+    /// is `BucketAlreadyOwnedByYou` (409). (AWS's CreateBucket API reference, "BucketAlreadyOwnedByYou".)
+    ///
     /// # Errors
-    /// `InvalidBucketName` for a name against S3's rules; `BucketAlreadyOwnedByYou` if it exists.
+    /// `InvalidBucketName` for a name against S3's rules; `BucketAlreadyOwnedByYou` if it exists and the
+    /// store's region is not `us-east-1`.
     pub async fn create_bucket(&self, name: &str) -> Result<Bucket> {
         validate_bucket_name(name)?;
         let info = BucketInfo {
             name: name.to_string(),
             created: to_millis(self.inner.clock.now()),
         };
-        self.inner.backend.create_bucket(&info).await?;
+        match self.inner.backend.create_bucket(&info).await {
+            Ok(()) => {}
+            Err(Error::BucketAlreadyOwnedByYou { .. }) if self.inner.region == DEFAULT_REGION => {}
+            Err(e) => return Err(e),
+        }
         Ok(Bucket::new(self.inner.clone(), name))
+    }
+
+    /// The region the store answers for (`us-east-1` unless [`StoreBuilder::with_region`] set another).
+    pub fn region(&self) -> &str {
+        &self.inner.region
     }
 
     /// Deletes an empty bucket.
@@ -149,7 +163,11 @@ pub struct StoreBuilder {
     clock: Option<Clock>,
     max_put_size: Option<u64>,
     restore_delays: RestoreDelays,
+    region: Option<String>,
 }
+
+/// The region a store answers for unless told otherwise, as AWS's default region.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 impl StoreBuilder {
     /// The backend (default: memory).
@@ -188,12 +206,36 @@ impl StoreBuilder {
         self
     }
 
+    /// The region the store answers for (default [`DEFAULT_REGION`], `us-east-1`): what presigned URLs are
+    /// scoped to, and what decides how re-creating an owned bucket answers (see
+    /// [`Store::create_bucket`]).
+    #[must_use]
+    pub fn with_region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+
     /// The store.
     ///
     /// # Errors
-    /// None today: every setting is valid (a put size above S3's is capped to it). The `Result` keeps the
-    /// builder convention of the workspace, so a setting that can be invalid can be added.
+    /// `InvalidArgument` (argument `region`) for a region that is not 1 to 64 lowercase letters, digits
+    /// and hyphens. Every other setting is valid (a put size above S3's is capped to it).
     pub fn build(self) -> Result<Store> {
+        if let Some(region) = &self.region
+            && (region.is_empty()
+                || region.len() > 64
+                || !region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        {
+            return Err(Error::InvalidArgument {
+                bucket: String::new(),
+                argument: "region",
+                message: format!(
+                    "region {region:?} is not 1 to 64 lowercase letters, digits and hyphens"
+                ),
+            });
+        }
         Ok(self.assemble())
     }
 
@@ -206,7 +248,41 @@ impl StoreBuilder {
                 clock: self.clock.unwrap_or_default(),
                 max_put_size: self.max_put_size.unwrap_or(MAX_PUT_SIZE),
                 restore_delays: self.restore_delays,
+                region: self.region.unwrap_or_else(|| DEFAULT_REGION.to_string()),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outside us-east-1, re-creating a bucket one owns is 409 BucketAlreadyOwnedByYou (CreateBucket, S3
+    /// API reference: "BucketAlreadyOwnedByYou ... returned in all AWS Regions except in the North Virginia
+    /// Region"); the bucket and its objects are left as they are.
+    #[tokio::test]
+    async fn recreate_owned_bucket_outside_us_east_1() {
+        let store = Store::builder().with_region("eu-west-1").build().unwrap();
+        assert_eq!(store.region(), "eu-west-1");
+        let b = store.create_bucket("mine").await.unwrap();
+        b.put("k", "v").await.unwrap();
+        let err = store.create_bucket("mine").await.unwrap_err();
+        assert_eq!((err.code(), err.status()), ("BucketAlreadyOwnedByYou", 409));
+        assert_eq!(&b.get("k").await.unwrap().body[..], b"v");
+
+        let default = Store::memory();
+        assert_eq!(default.region(), DEFAULT_REGION);
+        default.create_bucket("mine").await.unwrap();
+        default.create_bucket("mine").await.unwrap();
+    }
+
+    #[test]
+    fn a_malformed_region_is_refused() {
+        for bad in ["", "EU-WEST-1", "us east 1", &"a".repeat(65)] {
+            let err = Store::builder().with_region(bad).build().unwrap_err();
+            assert_eq!(err.code(), "InvalidArgument", "{bad:?}");
+            assert!(err.to_string().contains("region"), "{err}");
         }
     }
 }

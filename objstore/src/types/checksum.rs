@@ -90,6 +90,23 @@ impl Checksum {
         }
     }
 
+    /// Whether the value is a well-formed value of its algorithm: base64 of a digest of the algorithm's
+    /// length (4 bytes for the CRCs, 20 for SHA-1, 32 for SHA-256).
+    pub fn is_well_formed(&self) -> bool {
+        B64.decode(&self.value)
+            .is_ok_and(|d| d.len() == self.algorithm.digest_len())
+    }
+
+    /// S3's message for a checksum header that is not a well-formed value of its algorithm.
+    pub(crate) fn malformed_message(algorithm: ChecksumAlgorithm) -> &'static str {
+        match algorithm {
+            ChecksumAlgorithm::Crc32 => "Value for x-amz-checksum-crc32 header is invalid.",
+            ChecksumAlgorithm::Crc32c => "Value for x-amz-checksum-crc32c header is invalid.",
+            ChecksumAlgorithm::Sha1 => "Value for x-amz-checksum-sha1 header is invalid.",
+            ChecksumAlgorithm::Sha256 => "Value for x-amz-checksum-sha256 header is invalid.",
+        }
+    }
+
     /// S3's composite checksum of a multipart object from its parts' checksums, in part order; `None` if a
     /// part's value is not a digest of this algorithm.
     pub(crate) fn composite(algorithm: ChecksumAlgorithm, parts: &[&Checksum]) -> Option<Checksum> {

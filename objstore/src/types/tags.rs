@@ -59,5 +59,14 @@ pub(crate) fn validate_object_tags(
     key: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<()> {
+    // S3 answers too many object tags with 400 BadRequest, not InvalidTag (PutObjectTagging and the
+    // `x-amz-tagging` header alike); the other rules stay InvalidTag.
+    if tags.len() > MAX_OBJECT_TAGS {
+        return Err(Error::BadRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            message: "Object tags cannot be greater than 10",
+        });
+    }
     validate_tags(bucket, &format!("object {key:?}"), tags, MAX_OBJECT_TAGS)
 }
