@@ -8,12 +8,14 @@ mod edgecache_tour;
 mod funcrt_blocking;
 mod funcrt_tour;
 mod objstore_tour;
+mod presign_tour;
 
 type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> TourResult {
     objstore_tour::run().await?;
+    presign_tour::run().await?;
     funcrt_tour::run().await?;
     funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
