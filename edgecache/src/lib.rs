@@ -96,7 +96,7 @@ mod types;
 /// The `http` crate edgecache speaks (requests, responses, headers), re-exported so users match its version.
 pub use http;
 
-pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics};
+pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics, Purge};
 pub use crate::error::{Error, Result};
 pub use crate::origin::Origin;
 pub use crate::tier::{Entry, Tier, TierExt};

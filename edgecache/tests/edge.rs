@@ -534,7 +534,7 @@ async fn purge_by_key_prefix_tag_and_soft_purge() {
         edge.handle(get(p)).await.unwrap();
     }
     assert_eq!(edge.purge_tag("images").await.unwrap(), 2);
-    assert_eq!(edge.purge_key("example.com/page/1").await, 1);
+    assert_eq!(edge.purge_key("example.com/page/1").await.unwrap(), 1);
     assert_eq!(edge.handle(get("/img/1")).await.unwrap().body(), "/img/1 5");
     assert_eq!(
         edge.handle(get("/page/1")).await.unwrap().body(),
