@@ -88,8 +88,10 @@
 
 pub mod edge;
 pub mod error;
+pub mod network;
 pub mod origin;
 pub mod policy;
+pub mod ratelimit;
 pub mod tier;
 mod types;
 

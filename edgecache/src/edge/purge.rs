@@ -234,7 +234,10 @@ mod tests {
     #[test]
     fn purge_keys_resolve_from_urls_keys_and_paths() {
         let k = |s: &str, h: Option<&str>| resolve_key(s, h);
-        assert_eq!(k("https://Example.COM/a?b=1", None).unwrap(), "example.com/a?b=1");
+        assert_eq!(
+            k("https://Example.COM/a?b=1", None).unwrap(),
+            "example.com/a?b=1"
+        );
         assert_eq!(k("Example.com/a", None).unwrap(), "example.com/a");
         assert_eq!(k("example.com", None).unwrap(), "example.com/");
         assert_eq!(k("/a", Some("Shop.test")).unwrap(), "shop.test/a");
