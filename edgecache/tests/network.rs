@@ -26,7 +26,6 @@ fn get(path: &str) -> Request<Bytes> {
 /// An origin that counts its requests and keeps their headers; objects are cacheable for 600 s, carry an
 /// ETag and `Surrogate-Key: <first path segment> all`; a matching `If-None-Match` gets a `304`. With a gate,
 /// each request waits for a permit.
-#[expect(clippy::type_complexity, reason = "a test helper's tuple of handles")]
 fn counting_origin(
     gate: Option<Arc<Semaphore>>,
 ) -> (
@@ -157,7 +156,7 @@ async fn failover_scenario() {
         if round == 200 {
             down_check.store(true, Ordering::SeqCst); // jfk starts failing its health check
         }
-        if round >= 200 && round < 203 {
+        if (200..203).contains(&round) {
             network.check_health().await;
         }
         let tasks: Vec<_> = clients

@@ -33,7 +33,7 @@ mod bucket;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -116,9 +116,7 @@ impl RateLimiter {
 
     /// Takes a token from `client`'s bucket.
     pub fn check(&self, client: &str) -> Verdict {
-        let mut h = self.hasher.build_hasher();
-        client.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(client) as usize) % SHARDS];
         let now = self.clock.instant();
         let verdict = {
             let mut map = shard.lock();
