@@ -17,6 +17,10 @@ use crate::tier::{Entry, TierExt};
 
 /// What a purge removes (or, soft, marks stale): one URL, every URL under a prefix, or every response tagged
 /// by its `Surrogate-Key` field.
+///
+/// Keys and prefixes may be written as URLs (`https://Example.com/a?b=1`), as cache keys
+/// (`example.com/a?b=1`, see [`Edge::cache_key`]) or, when the edge has a
+/// [purge host](super::EdgeOptions::purge_host), as paths (`/a?b=1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Purge {
@@ -110,7 +114,7 @@ impl Edge {
     /// Purges what `what` names from every tier; returns how many entries were removed.
     ///
     /// # Errors
-    /// [`Error::InvalidRequest`] for a key or prefix that names no host (see the [module docs](self)); a
+    /// [`Error::InvalidRequest`] for a key or prefix that names no host (see [`Purge`]); a
     /// tier's failure (the tiers before it are purged).
     pub async fn purge(&self, what: Purge) -> Result<u64> {
         match what {
@@ -134,7 +138,7 @@ impl Edge {
         }
     }
 
-    /// Purges the stored response for a URL or cache key (see the [module docs](self)) and its `Vary`
+    /// Purges the stored response for a URL or cache key (written as for [`Purge`]) and its `Vary`
     /// variants from every tier; returns how many entries were removed.
     ///
     /// # Errors

@@ -122,7 +122,12 @@ pub struct SimReport {
     pub baseline: SimRow,
 }
 
-/// A replay of requests against a [`Network`]; see the [module docs](self).
+/// A replay of requests against a [`Network`], one at a time, measuring hit ratio, byte hit ratio, origin
+/// offload and the latency users see under the network's [`LatencyModel`](super::LatencyModel): client to
+/// edge, plus edge to shield when the edge missed, plus shield (or edge) to origin when the origin was asked
+/// (transfer time is not modelled). The no-CDN baseline sends every request from the client to the origin.
+/// The counters that tell how far a request went are read before and after it, so give it a network no one
+/// else uses; the caller moves the clock between requests.
 #[derive(Debug)]
 pub struct Simulation {
     network: Network,
