@@ -7,6 +7,7 @@ mod edge_hostile_tour;
 mod edgecache_tour;
 mod funcrt_blocking;
 mod funcrt_tour;
+mod network_tour;
 mod objstore_tour;
 
 type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -18,5 +19,6 @@ async fn main() -> TourResult {
     funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
     edge_hostile_tour::run().await?;
+    network_tour::run().await?;
     Ok(())
 }
