@@ -65,7 +65,7 @@ pub(crate) async fn run() -> crate::TourResult {
         println!("client {} -> {} ({:?} round trip)", c.id, pop.name, rtt);
     }
 
-    let mut round = |label: &'static str| {
+    let round = |label: &'static str| {
         let network = network.clone();
         let clients = clients.clone();
         async move {
