@@ -63,26 +63,26 @@ pub(crate) fn resolve_key(spec: &str, purge_host: Option<&str>) -> Result<String
     if spec.is_empty() {
         return Err(invalid("empty".into()));
     }
-    let rest = if let Some(i) = spec.find("://") {
-        &spec[i + 3..]
+    let url = if spec.contains("://") {
+        spec.to_string()
     } else if spec.starts_with('/') {
         let Some(host) = purge_host else {
             return Err(invalid(format!(
                 "{spec:?} is a path and the edge has no purge host: write the URL or set with_purge_host"
             )));
         };
-        return Ok(format!("{}{spec}", host.to_ascii_lowercase()));
+        format!("http://{host}{spec}")
     } else {
-        spec
+        format!("http://{spec}")
     };
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let authority = http::uri::Authority::try_from(host)
-        .map_err(|e| invalid(format!("{host:?} is not a valid authority: {e}")))?;
-    if authority.as_str().contains('@') {
-        return Err(invalid(format!("{host:?} has userinfo")));
-    }
-    let path = if path.is_empty() { "/" } else { path };
-    Ok(format!("{}{path}", authority.as_str().to_ascii_lowercase()))
+    // The key is the one the edge stores a GET of this URL under: the same function makes both.
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| invalid(format!("{spec:?} is not a URL: {e}")))?;
+    let request = http::Request::get(uri)
+        .body(())
+        .map_err(|e| invalid(format!("{spec:?}: {e}")))?;
+    Edge::cache_key(&request).map_err(|e| invalid(format!("{spec:?}: {e}")))
 }
 
 impl Edge {
