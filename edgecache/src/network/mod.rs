@@ -288,8 +288,8 @@ impl Network {
     }
 
     fn route_index(&self, client: &Client) -> Option<(usize, Duration)> {
-        let pops: Vec<&Pop> = self.inner.pops.iter().map(|p| &p.pop).collect();
-        routing::nearest(&self.inner.options.latency, &client.place(), &pops, |i| {
+        let pops = self.inner.pops.iter().map(|p| &p.pop);
+        routing::nearest(&self.inner.options.latency, &client.place(), pops, |i| {
             self.inner.pops[i].health.is_up()
         })
     }
@@ -363,8 +363,8 @@ impl Network {
             })
             .collect();
         let client_requests = pops.iter().map(|p| p.served).sum();
-        // A shield's bytes served include what it sent to other edges: count bytes to clients by scaling
-        // would be wrong, so sum the edges' bytes minus what shields sent to edges.
+        // A shield's bytes served include what it sent to other edges: bytes to clients are every edge's
+        // bytes served minus what shields sent to edges.
         let edge_bytes: u64 = pops.iter().map(|p| p.edge.bytes_served).sum();
         let to_edges: u64 = i
             .pops

@@ -19,14 +19,14 @@ pub(crate) fn rank(
     ranked
 }
 
-/// The nearest of `pops` for which `up` holds.
-pub(crate) fn nearest(
+/// The nearest of `pops` for which `up` holds (ties by position).
+pub(crate) fn nearest<'a>(
     model: &LatencyModel,
     from: &Place<'_>,
-    pops: &[&Pop],
+    pops: impl IntoIterator<Item = &'a Pop>,
     up: impl Fn(usize) -> bool,
 ) -> Option<(usize, Duration)> {
-    pops.iter()
+    pops.into_iter()
         .enumerate()
         .filter(|&(i, _)| up(i))
         .map(|(i, p)| (i, model.rtt(from, &p.place())))
