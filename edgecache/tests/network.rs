@@ -667,3 +667,42 @@ async fn network_scenarios() {
     println!("edgecache network: {passed}/{total}");
     assert_eq!(passed, total);
 }
+
+/// A flood from one client on four threads does not cost another client a single refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_flood_from_one_client_does_not_limit_another() {
+    let (origin, _, _) = counting_origin(None);
+    let network = Network::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .with_pop(Pop::new("lhr", "eu"))
+        .with_client_limit(Limit::new(1.0, 5))
+        .build()
+        .unwrap();
+    let floods: Vec<_> = (0..4)
+        .map(|_| {
+            let network = network.clone();
+            tokio::spawn(async move {
+                let c = Client::in_region("203.0.113.9", "eu");
+                let mut ok = 0;
+                for _ in 0..5_000 {
+                    if network.handle(&c, get("/a")).await.unwrap().status() == StatusCode::OK {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let calm = Client::in_region("198.51.100.1", "eu");
+    for _ in 0..5 {
+        let r = network.handle(&calm, get("/a")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        tokio::task::yield_now().await;
+    }
+    let mut flood_ok = 0;
+    for f in floods {
+        flood_ok += f.await.unwrap();
+    }
+    assert_eq!(flood_ok, 5, "the flood got its burst and nothing more");
+    assert_eq!(network.metrics().rate_limited, 20_000 - 5);
+}
