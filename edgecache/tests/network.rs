@@ -706,3 +706,42 @@ async fn a_concurrent_flood_from_one_client_does_not_limit_another() {
     assert_eq!(flood_ok, 5, "the flood got its burst and nothing more");
     assert_eq!(network.metrics().rate_limited, 20_000 - 5);
 }
+
+/// `run_health_checks` checks every `health_interval` on the network's clock (no sleeping in the test).
+#[tokio::test]
+async fn health_checks_run_on_the_network_clock() {
+    let (origin, _, _) = counting_origin(None);
+    let manual = ManualClock::new();
+    let checks = Arc::new(AtomicU64::new(0));
+    let c = checks.clone();
+    let network = Network::builder(origin)
+        .with_clock(manual.clock())
+        .with_pop(Pop::new("lhr", "eu"))
+        .with_pop(Pop::new("fra", "eu"))
+        .with_health_interval(Duration::from_secs(10))
+        .with_health_fall(1)
+        .with_health_check(health_check_fn(move |pop: String| {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            async move { pop != "lhr" || n < 2 }
+        }))
+        .build()
+        .unwrap();
+    let task = tokio::spawn(network.clone().run_health_checks());
+    manual.wait_for_sleepers(1).await;
+    assert_eq!(checks.load(Ordering::SeqCst), 2, "one round at the start");
+    assert_eq!(network.is_up("lhr"), Some(true));
+    manual.advance(Duration::from_secs(9));
+    tokio::task::yield_now().await;
+    assert_eq!(checks.load(Ordering::SeqCst), 2, "not before the interval");
+    manual.advance(Duration::from_secs(1));
+    manual.wait_for_sleepers(1).await;
+    assert_eq!(checks.load(Ordering::SeqCst), 4);
+    assert_eq!(
+        network.is_up("lhr"),
+        Some(false),
+        "lhr failed its second check"
+    );
+    let paris = Client::at("paris", 48.86, 2.35);
+    assert_eq!(network.route(&paris).unwrap().0.name, "fra");
+    task.abort();
+}
