@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::origin::Origin;
 use crate::tier::Tier;
 
-/// Options of an [`Edge`]; every field has a default.
+/// Options of an [`Edge`]; every field has a default and an [`EdgeBuilder`] setter (`with_<field>`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EdgeOptions {
