@@ -19,7 +19,12 @@
 //! edge/              the engine: Edge with the top-level decision (mod.rs), builder, store (lookup and
 //!                    storing, Vary variants), fetch (origin, coalescing, revalidation), purge, range,
 //!                    vary, conditional, headers, coalesce, metrics
-//! lib.rs             the user API: Edge, EdgeBuilder, EdgeOptions, Metrics, Origin, Entry, Tier, Error
+//! ratelimit/         token buckets on the injected clock: RateLimiter (per client, 429 + Retry-After),
+//!                    OriginGuard (the global origin-protection limit); beside the edge, below the network
+//! network/           a Network of edges: topology (Pop, Client, Location, LatencyModel), routing (nearest
+//!                    healthy), health (marked down, health checks with fall/rise), shield (edges fill from a
+//!                    shield edge; the origin counted), purge (network-wide, shields first), builder, sim
+//! lib.rs             the user API: Edge, EdgeBuilder, EdgeOptions, Metrics, Purge, Origin, Entry, Tier, Error
 //! ```
 //!
 //! A tier implementer imports `edgecache::tier::*` (the trait, [`Entry`], its weights, `Result`); users need
@@ -88,15 +93,17 @@
 
 pub mod edge;
 pub mod error;
+pub mod network;
 pub mod origin;
 pub mod policy;
+pub mod ratelimit;
 pub mod tier;
 mod types;
 
 /// The `http` crate edgecache speaks (requests, responses, headers), re-exported so users match its version.
 pub use http;
 
-pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics};
+pub use crate::edge::{Edge, EdgeBuilder, EdgeOptions, Metrics, Purge};
 pub use crate::error::{Error, Result};
 pub use crate::origin::Origin;
 pub use crate::tier::{Entry, Tier, TierExt};

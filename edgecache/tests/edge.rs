@@ -534,7 +534,7 @@ async fn purge_by_key_prefix_tag_and_soft_purge() {
         edge.handle(get(p)).await.unwrap();
     }
     assert_eq!(edge.purge_tag("images").await.unwrap(), 2);
-    assert_eq!(edge.purge_key("example.com/page/1").await, 1);
+    assert_eq!(edge.purge_key("example.com/page/1").await.unwrap(), 1);
     assert_eq!(edge.handle(get("/img/1")).await.unwrap().body(), "/img/1 5");
     assert_eq!(
         edge.handle(get("/page/1")).await.unwrap().body(),
@@ -975,4 +975,64 @@ mod hostile_input {
             })?;
         }
     }
+}
+
+/// Every purge has one shape, `(&str) -> Result<u64>`, and keys are written as URLs, keys or (with a purge
+/// host) paths; every option has a builder setter.
+#[tokio::test]
+async fn purge_keys_as_urls_or_paths_and_every_option_has_a_setter() {
+    let (origin, count, _) = scripted(
+        Arc::new(|n, req| {
+            Ok(Response::builder()
+                .header("cache-control", "max-age=600")
+                .header("surrogate-key", "t")
+                .body(Bytes::from(format!("{} {n}", req.uri().path())))
+                .unwrap())
+        }),
+        None,
+    );
+    let edge = Edge::builder(origin)
+        .with_clock(ManualClock::new().clock())
+        .with_heuristic_fraction(0.2)
+        .with_heuristic_max(Duration::from_secs(60))
+        .with_memory_capacity_bytes(1 << 20)
+        .with_purge_host("Example.com")
+        .build()
+        .unwrap();
+    assert_eq!(edge.tiers()[0].capacity_bytes(), 1 << 20);
+    for p in ["/a", "/b", "/c/1", "/c/2"] {
+        edge.handle(get(p)).await.unwrap();
+    }
+    assert_eq!(edge.purge(edgecache::Purge::key("/a")).await.unwrap(), 1);
+    assert_eq!(edge.purge_key("https://EXAMPLE.com/b").await.unwrap(), 1);
+    assert_eq!(edge.soft_purge_prefix("/c/").await.unwrap(), 2);
+    assert_eq!(
+        edge.purge(edgecache::Purge::prefix("example.com/c/"))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        edge.soft_purge(edgecache::Purge::tag("t")).await.unwrap(),
+        0
+    );
+    for p in ["/a", "/b", "/c/1"] {
+        edge.handle(get(p)).await.unwrap();
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 7);
+    let bare = Edge::builder(origin::from_fn(|_r: Request<Bytes>| async {
+        Ok(Response::new(Bytes::new()))
+    }))
+    .build()
+    .unwrap();
+    assert_eq!(
+        bare.purge_key("/a").await.unwrap_err().code(),
+        "InvalidRequest"
+    );
+    let bad = Edge::builder(origin::from_fn(|_r: Request<Bytes>| async {
+        Ok(Response::new(Bytes::new()))
+    }))
+    .with_purge_host("not a host")
+    .build();
+    assert_eq!(bad.unwrap_err().code(), "Config");
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::origin::Origin;
 use crate::tier::Tier;
 
-/// Options of an [`Edge`]; every field has a default.
+/// Options of an [`Edge`]; every field has a default and an [`EdgeBuilder`] setter (`with_<field>`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EdgeOptions {
@@ -36,6 +36,9 @@ pub struct EdgeOptions {
     /// with `must-revalidate`, `proxy-revalidate`, `s-maxage` or `no-cache`. Default zero: only
     /// `stale-if-error` permits it.
     pub stale_on_error: Duration,
+    /// The host of purge keys and prefixes written as paths (`/a?b=1`), so a single-site edge can purge
+    /// without spelling its host; `None` (the default): a path is an error and keys name their host.
+    pub purge_host: Option<String>,
 }
 
 impl Default for EdgeOptions {
@@ -47,6 +50,7 @@ impl Default for EdgeOptions {
             heuristic_max: Duration::from_secs(86_400),
             memory_capacity_bytes: 64 << 20,
             stale_on_error: Duration::ZERO,
+            purge_host: None,
         }
     }
 }
@@ -119,6 +123,34 @@ impl EdgeBuilder {
         self
     }
 
+    /// See [`EdgeOptions::heuristic_fraction`].
+    #[must_use]
+    pub fn with_heuristic_fraction(mut self, fraction: f64) -> Self {
+        self.options.heuristic_fraction = fraction;
+        self
+    }
+
+    /// See [`EdgeOptions::heuristic_max`].
+    #[must_use]
+    pub fn with_heuristic_max(mut self, max: Duration) -> Self {
+        self.options.heuristic_max = max;
+        self
+    }
+
+    /// See [`EdgeOptions::memory_capacity_bytes`].
+    #[must_use]
+    pub fn with_memory_capacity_bytes(mut self, bytes: u64) -> Self {
+        self.options.memory_capacity_bytes = bytes;
+        self
+    }
+
+    /// See [`EdgeOptions::purge_host`].
+    #[must_use]
+    pub fn with_purge_host(mut self, host: impl Into<String>) -> Self {
+        self.options.purge_host = Some(host.into());
+        self
+    }
+
     /// Builds the edge. With no tier added, it gets one memory tier of
     /// [`EdgeOptions::memory_capacity_bytes`].
     ///
@@ -137,6 +169,14 @@ impl EdgeBuilder {
                 field: "origin_timeout",
                 reason: "zero".into(),
             });
+        }
+        if let Some(host) = &o.purge_host {
+            if http::uri::Authority::try_from(host.as_str()).is_err() || host.contains('@') {
+                return Err(Error::Config {
+                    field: "purge_host",
+                    reason: format!("{host:?} is not a valid host"),
+                });
+            }
         }
         let mut tiers = self.tiers;
         if tiers.is_empty() {

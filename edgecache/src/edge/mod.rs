@@ -56,6 +56,7 @@ use self::coalesce::Flights;
 use self::headers::{bad_request, frame, simple_response};
 use self::metrics::Counters;
 pub use self::metrics::Metrics;
+pub use self::purge::Purge;
 pub use self::range::{ContentRange, RangeSpec};
 use self::range::{partial_key, serve_from_part};
 use crate::error::Result;

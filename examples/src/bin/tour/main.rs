@@ -7,6 +7,7 @@ mod edge_hostile_tour;
 mod edgecache_tour;
 mod funcrt_blocking;
 mod funcrt_tour;
+mod network_tour;
 mod objstore_tour;
 mod presign_tour;
 
@@ -20,5 +21,6 @@ async fn main() -> TourResult {
     funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
     edge_hostile_tour::run().await?;
+    network_tour::run().await?;
     Ok(())
 }
