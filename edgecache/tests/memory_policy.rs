@@ -189,7 +189,7 @@ fn the_bound_holds_under_concurrent_inserts() {
                         if cache.get(&key).is_none() {
                             cache.insert(key, vec![0; (x >> 20) as usize % 2_000]);
                         }
-                        if x % 97 == 0 {
+                        if x.is_multiple_of(97) {
                             cache.remove(&key);
                         }
                     }

@@ -371,6 +371,13 @@ pub enum Error {
         /// What did not match.
         reason: String,
     },
+    /// An fs root is already open, by another backend of this process or by another process: only one
+    /// opener at a time may repair and serve it.
+    #[error("the store root {} is already open (locked by another FsBackend, in this or another process)", root.display())]
+    RootLocked {
+        /// The root folder.
+        root: std::path::PathBuf,
+    },
     /// The backend failed to read or write (an I/O error on the filesystem backend, say).
     #[error("backend {backend} failed on bucket {bucket:?}{}: {source}", key.as_ref().map(|k| format!(", key {k:?}")).unwrap_or_default())]
     Backend {
@@ -423,6 +430,7 @@ impl Error {
             Error::InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
             Error::PresignedUrlInvalidTime { .. } => "AccessDenied",
             Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
+            Error::RootLocked { .. } => "ServiceUnavailable",
             Error::Backend { .. } => "InternalError",
         }
     }
@@ -448,6 +456,7 @@ impl Error {
             Error::PreconditionFailed { .. } => 412,
             Error::InvalidRange { .. } | Error::InvalidPartNumber { .. } => 416,
             Error::Backend { .. } => 500,
+            Error::RootLocked { .. } => 503,
             Error::InvalidBucketName { .. }
             | Error::KeyTooLong { .. }
             | Error::MetadataTooLarge { .. }

@@ -207,7 +207,10 @@ fn sigkill_loses_no_acknowledged_write() {
         let before = acked.clone();
         let kill_after = Duration::from_millis(rng.random_range(30..250));
         let in_flight = run_round(&exe, &root, round * 1_000_000, kill_after, &mut acked);
-        let (flight_key, flight_is_delete) = (format!("k{}", in_flight % KEYS), in_flight % 7 == 0);
+        let (flight_key, flight_is_delete) = (
+            format!("k{}", in_flight % KEYS),
+            in_flight.is_multiple_of(7),
+        );
         total_acks += acked
             .iter()
             .filter(|(k, a)| before.get(*k) != Some(a))

@@ -162,7 +162,8 @@ proptest! {
         walk(&root, &root, &mut files);
         for f in files {
             // `index.snap`: the index snapshot a clean shutdown writes.
-            let known = f == ".objstore" || f == "hostile/bucket.json" || f == "hostile/index.snap"
+            // `.lock`: the root lock file.
+            let known = f == ".objstore" || f == ".lock" || f == "hostile/bucket.json" || f == "hostile/index.snap"
                 || (f.starts_with("hostile/objects/") && {
                     // `objects/XX/<sha256 hex>.<version id>`: a hash and letters and digits only.
                     let name = &f["hostile/objects/xx/".len()..];

@@ -187,7 +187,7 @@ async fn stress_many_functions_on_two_threads_adds_up() {
         let name = format!("f{i}");
         let code = Code::from_fn(|e: Value, ctx: Context| async move {
             let n = e.as_u64().unwrap();
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 tokio::task::yield_now().await;
             }
             match n % 50 {
@@ -240,7 +240,7 @@ async fn stress_many_functions_on_two_threads_adds_up() {
                 };
                 // Events go to unreserved functions only: a throttled event would wait on the manual
                 // clock, which this test does not move.
-                let r = if n % 97 == 0 && (n as usize % FUNCTIONS) % 4 != 0 {
+                let r = if n.is_multiple_of(97) && !(n as usize % FUNCTIONS).is_multiple_of(4) {
                     rt.invoke_async(&name, json!(n)).await.map(|_| None)
                 } else {
                     rt.invoke(&name, json!(n)).await.map(Some)

@@ -31,6 +31,8 @@ use crate::types::meta::BucketInfo;
 
 /// The format marker at the root.
 pub(super) const MARKER: &str = ".objstore";
+/// The root's lock file: held (an exclusive OS file lock) by the one backend that has the root open.
+pub(super) const LOCK: &str = ".lock";
 /// Buckets being created or removed, cleared at open.
 pub(super) const STAGING: &str = ".staging";
 /// Per bucket, the multipart uploads in progress, one folder each.

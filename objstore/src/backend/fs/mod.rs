@@ -16,6 +16,7 @@
 //!   commit of a write;
 //! - `frame.rs`: the frame codec of version, manifest and part files;
 //! - `durable.rs`: temp file, fsync, rename, folder fsync, guards;
+//! - `lock.rs`: the root lock, which keeps a second opener (in this or another process) out;
 //! - `layout.rs`: the names of folders and files.
 //!
 //! Each imports only those below it in this list, and the shared [`index`] and
@@ -95,6 +96,7 @@ use state::{FsBucket, FsUpload, STRIPES, Staged};
 mod durable;
 mod frame;
 mod layout;
+mod lock;
 mod recovery;
 mod snapshot;
 mod state;
@@ -130,6 +132,9 @@ pub struct FsBackend {
     report: RecoveryReport,
     seq: AtomicU64,
     pid: u32,
+    /// Held for the backend's life; declared last, so it is released after everything else (the index
+    /// snapshot is written in `drop`, before the fields go).
+    _lock: lock::RootLock,
 }
 
 impl FsBackend {
@@ -142,6 +147,8 @@ impl FsBackend {
     /// [`Error::Backend`] if the root cannot be created or read.
     pub fn open(root: impl AsRef<Path>, opts: FsOptions) -> Result<FsBackend> {
         let root = root.as_ref().to_path_buf();
+        // Before anything under the root is read or repaired: a second opener must touch nothing.
+        let lock = lock::lock_root(&root)?;
         let (buckets, report) = recovery::open_root(&root)?;
         Ok(FsBackend {
             root,
@@ -151,6 +158,7 @@ impl FsBackend {
             report,
             seq: AtomicU64::new(0),
             pid: std::process::id(),
+            _lock: lock,
         })
     }
 
