@@ -378,6 +378,47 @@ pub enum Error {
         /// The root folder.
         root: std::path::PathBuf,
     },
+    /// The caller may not do this: no statement of the bucket policy allows it, a statement denies it,
+    /// Block Public Access stops it, or only the owner may do it. Nothing was changed. S3's
+    /// `AccessDenied` (403); a denied HEAD has no body ([`Error::has_body`]).
+    #[error(
+        "User: {principal} is not authorized to perform: {action} on resource: \"{resource}\" because {reason}"
+    )]
+    Denied {
+        /// The bucket.
+        bucket: String,
+        /// The key, for an object operation.
+        key: Option<String>,
+        /// The action refused, `s3:GetObject`.
+        action: String,
+        /// The resource's ARN.
+        resource: String,
+        /// The caller's ARN (`anonymous` for the anonymous caller).
+        principal: String,
+        /// Why.
+        reason: crate::DenyReason,
+        /// Whether the request was a HEAD (S3 answers a bare 403 with no error document).
+        head: bool,
+    },
+    /// A bucket policy is not valid: the statement (its position and `Sid`) and field at fault, and S3's
+    /// message. Nothing was changed.
+    #[error("malformed policy for bucket {bucket:?}{}: {field}: {message}", statement.as_ref().map(|s| format!(", {s}")).unwrap_or_default())]
+    MalformedPolicy {
+        /// The bucket.
+        bucket: String,
+        /// The statement at fault, `statement 2 (Sid "PublicRead")`, if the fault is in one.
+        statement: Option<String>,
+        /// The field at fault (`Action`, `Condition.StringEquals.s3:prefix`, ...).
+        field: String,
+        /// What is wrong, in S3's words where S3 has them.
+        message: String,
+    },
+    /// The bucket has no policy (GetBucketPolicy).
+    #[error("bucket {bucket:?} has no bucket policy")]
+    NoSuchBucketPolicy {
+        /// The bucket.
+        bucket: String,
+    },
     /// The backend failed to read or write (an I/O error on the filesystem backend, say).
     #[error("backend {backend} failed on bucket {bucket:?}{}: {source}", key.as_ref().map(|k| format!(", key {k:?}")).unwrap_or_default())]
     Backend {
@@ -431,6 +472,9 @@ impl Error {
             Error::PresignedUrlInvalidTime { .. } => "AccessDenied",
             Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             Error::RootLocked { .. } => "ServiceUnavailable",
+            Error::Denied { .. } => "AccessDenied",
+            Error::MalformedPolicy { .. } => "MalformedPolicy",
+            Error::NoSuchBucketPolicy { .. } => "NoSuchBucketPolicy",
             Error::Backend { .. } => "InternalError",
         }
     }
@@ -442,10 +486,12 @@ impl Error {
             Error::NoSuchBucket { .. }
             | Error::NoSuchKey { .. }
             | Error::NoSuchVersion { .. }
-            | Error::NoSuchUpload { .. } => 404,
+            | Error::NoSuchUpload { .. }
+            | Error::NoSuchBucketPolicy { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::InvalidObjectState { .. }
             | Error::AccessDenied { .. }
+            | Error::Denied { .. }
             | Error::InvalidAccessKeyId { .. }
             | Error::PresignedUrlInvalidTime { .. }
             | Error::SignatureDoesNotMatch { .. } => 403,
@@ -471,6 +517,7 @@ impl Error {
             | Error::BadDigest { .. }
             | Error::InvalidTag { .. }
             | Error::MalformedConfiguration { .. }
+            | Error::MalformedPolicy { .. }
             | Error::AuthorizationQueryParametersError { .. } => 400,
         }
     }
@@ -495,9 +542,18 @@ impl Error {
             | Error::RestoreAlreadyInProgress { key, .. }
             | Error::AccessDenied { key, .. }
             | Error::BadDigest { key, .. } => Some(key),
-            Error::Backend { key, .. } => key.as_deref(),
+            Error::Backend { key, .. } | Error::Denied { key, .. } => key.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether S3 sends an error document with this error: not for a HEAD request (S3 answers a denied or
+    /// missing object's HEAD with the status alone), and not for `304 Not Modified`.
+    pub fn has_body(&self) -> bool {
+        !matches!(
+            self,
+            Error::Denied { head: true, .. } | Error::NotModified { .. }
+        )
     }
 
     /// For `NoSuchKey` because the current version is a delete marker, the marker's version id.

@@ -47,6 +47,10 @@ fn os_error(e: Error, path: &str) -> object_store::Error {
             path,
             source: Box::new(e),
         },
+        Error::Denied { .. } => object_store::Error::PermissionDenied {
+            path,
+            source: Box::new(e),
+        },
         other => object_store::Error::Generic {
             store: STORE,
             source: Box::new(other),

@@ -129,6 +129,10 @@ pub use bucket::Bucket;
 pub use error::{Error, Result};
 pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
 pub use store::{DEFAULT_REGION, LifecycleRunner, Store, StoreBuilder};
+pub use types::access::{
+    Action, BucketPolicy, Caller, DEFAULT_ACCOUNT_ID, DenyReason, Identity, MAX_POLICY_BYTES,
+    PublicAccessBlock, ResourceKind,
+};
 pub use types::checksum::{Checksum, ChecksumAlgorithm};
 pub use types::conditions::Conditions;
 pub use types::config::{BucketConfig, Versioning};

@@ -88,8 +88,9 @@ impl Bucket {
     /// What the bucket stores, per class, and its estimated monthly cost under `prices`.
     ///
     /// # Errors
-    /// `NoSuchBucket`.
+    /// `NoSuchBucket`; `Denied` for a caller outside the owner's account.
     pub async fn storage_usage(&self, prices: &PriceTable) -> Result<BucketUsage> {
+        self.authorize_owner().await?;
         let mut usage = BucketUsage {
             bucket: self.name.to_string(),
             ..Default::default()

@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::Check;
 use super::digest::md5_etag;
+use super::objects::read_action;
 use super::{Bucket, readable};
 use crate::error::{Error, Result};
+use crate::types::access::Action;
 use crate::types::conditions::Conditions;
 use crate::types::meta::{ObjectMeta, to_millis};
 use crate::types::names::{validate_bucket_name, validate_key};
@@ -63,6 +66,13 @@ impl Bucket {
         if let Some(tags) = &opts.tags {
             validate_object_tags(&self.name, dst_key, tags)?;
         }
+        self.authorize(Check {
+            request_tags: opts.tags.as_ref(),
+            storage_class: opts.storage_class.map(|c| c.as_str()),
+            copy_source: Some(format!("{src_bucket}/{src_key}")),
+            ..Check::object(Action::PUT_OBJECT, dst_key)
+        })
+        .await?;
         let (src, data) = self
             .read_copy_source(
                 CopySource {
@@ -128,6 +138,9 @@ impl Bucket {
             conditions,
             range,
         } = source;
+        Bucket::new(self.store.clone(), src_bucket, self.caller.clone())
+            .authorize(Check::object(read_action(version), src_key).version(version))
+            .await?;
         let now = self.store.clock.now();
         let plan = |meta: &ObjectMeta| -> Result<Option<Range<u64>>> {
             // S3: a copy (or UploadPartCopy) whose source version id names a delete marker is 400

@@ -1,6 +1,8 @@
 //! A lifecycle pass over one bucket: its rules applied at the store clock's now, each action reported
 //! (the rules' schema, validation and matching are in `types/lifecycle/`).
 
+use super::Check;
+use crate::types::access::Action;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,6 +27,8 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn lifecycle(&self) -> Result<Option<LifecycleConfiguration>> {
+        self.authorize(Check::bucket(Action::GET_LIFECYCLE_CONFIGURATION))
+            .await?;
         Ok(self
             .store
             .backend
@@ -39,6 +43,8 @@ impl Bucket {
     /// # Errors
     /// `MalformedXML` naming the rule at fault; `NoSuchBucket`.
     pub async fn set_lifecycle(&self, config: Option<LifecycleConfiguration>) -> Result<()> {
+        self.authorize(Check::bucket(Action::PUT_LIFECYCLE_CONFIGURATION))
+            .await?;
         if let Some(c) = &config {
             c.validate(&self.name)?;
         }
@@ -57,6 +63,7 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`, backend failures.
     pub async fn run_lifecycle(&self) -> Result<LifecycleReport> {
+        self.authorize_owner().await?;
         let mut report = LifecycleReport::default();
         let config = self.store.backend.bucket_config(&self.name).await?;
         let Some(lc) = &config.lifecycle else {

@@ -1,6 +1,8 @@
 //! ListObjectsV2 over the backend's ordered pages: prefix, delimiter and common prefixes, start-after,
 //! continuation tokens, max-keys.
 
+use super::Check;
+use crate::types::access::Action;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -19,6 +21,13 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`; `InvalidArgument` for a continuation token this store did not issue.
     pub async fn list(&self, opts: &ListOptions) -> Result<ListPage> {
+        self.authorize(Check {
+            prefix: Some(&opts.prefix),
+            delimiter: opts.delimiter.as_deref(),
+            max_keys: opts.max_keys.map(|n| n as u64),
+            ..Check::bucket(Action::LIST_BUCKET)
+        })
+        .await?;
         list_objects_v2(&*self.store.backend, &self.name, opts).await
     }
 

@@ -2,6 +2,8 @@
 //! Here too are the rules: what protects a version from removal or overwrite, and which changes of its
 //! retention are allowed.
 
+use super::Check;
+use crate::types::access::Action;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -17,6 +19,8 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn object_lock(&self) -> Result<Option<ObjectLockConfig>> {
+        self.authorize(Check::bucket(Action::GET_BUCKET_OBJECT_LOCK_CONFIGURATION))
+            .await?;
         Ok(self
             .store
             .backend
@@ -33,6 +37,8 @@ impl Bucket {
     /// `InvalidBucketState` when versioning is not enabled; `MalformedXML` for a default retention of zero
     /// length; `NoSuchBucket`.
     pub async fn set_object_lock(&self, config: ObjectLockConfig) -> Result<()> {
+        self.authorize(Check::bucket(Action::PUT_BUCKET_OBJECT_LOCK_CONFIGURATION))
+            .await?;
         let bucket = &*self.name;
         if config
             .default_retention
@@ -86,6 +92,12 @@ impl Bucket {
         bypass_governance: bool,
     ) -> Result<Arc<ObjectMeta>> {
         let bucket = &*self.name;
+        self.authorize_meta(Action::PUT_OBJECT_RETENTION, key, version_id)
+            .await?;
+        if bypass_governance {
+            self.authorize_meta(Action::BYPASS_GOVERNANCE_RETENTION, key, version_id)
+                .await?;
+        }
         self.update_meta(key, version_id, "PUT", self.lock_enabled(key), |m| {
             // The clock is read once object lock is known to be on, as before the update.
             let now = self.store.clock.now();
@@ -107,6 +119,8 @@ impl Bucket {
         version_id: Option<&str>,
         on: bool,
     ) -> Result<Arc<ObjectMeta>> {
+        self.authorize_meta(Action::PUT_OBJECT_LEGAL_HOLD, key, version_id)
+            .await?;
         self.update_meta(key, version_id, "PUT", self.lock_enabled(key), |m| {
             m.legal_hold = on;
             Ok(())

@@ -7,7 +7,9 @@
 //! - `multipart.rs`: multipart uploads; `lock.rs`: object lock and its rules;
 //! - `tagging.rs`: object and bucket tags; `restore.rs`: restores from the archive storage classes;
 //! - `lifecycle.rs`: one bucket's lifecycle pass;
-//! - `digest.rs`: MD5s and checksums, computed off the async threads for large bodies.
+//! - `digest.rs`: MD5s and checksums, computed off the async threads for large bodies;
+//! - `access.rs`: the choke point every operation passes first ([`Bucket::as_identity`], the bucket
+//!   policy and Block Public Access calls).
 //!
 //! This file holds the handle itself and the helpers the areas share: the version-id check, the delete
 //! marker refusals and [`Bucket::update_meta`], the one path of every change to a version's metadata.
@@ -24,6 +26,7 @@ use crate::types::meta::ObjectMeta;
 use crate::types::names::validate_key;
 use crate::types::storage_class::RestoreDelays;
 
+mod access;
 mod copy;
 mod digest;
 mod lifecycle;
@@ -35,6 +38,8 @@ mod restore;
 mod tagging;
 mod versions;
 
+pub(crate) use self::access::Check;
+
 /// What every handle of one store shares: the backend, the clock and the store's settings.
 pub(crate) struct StoreInner {
     pub(crate) backend: Arc<dyn Backend>,
@@ -43,6 +48,12 @@ pub(crate) struct StoreInner {
     pub(crate) restore_delays: RestoreDelays,
     /// The region the store answers for (`us-east-1` by default).
     pub(crate) region: String,
+    /// The account that owns the store and its buckets.
+    pub(crate) account_id: String,
+    /// The owner's root user as a caller: what a handle runs as unless told otherwise.
+    pub(crate) owner: Arc<crate::Caller>,
+    /// Access key id -> (identity, secret): whom a signature names.
+    pub(crate) credentials: std::collections::HashMap<String, (crate::Identity, String)>,
 }
 
 /// A handle to one bucket of a [`Store`](crate::Store): the object operations of S3. Cheap to clone.
@@ -71,6 +82,8 @@ pub(crate) struct StoreInner {
 pub struct Bucket {
     pub(crate) store: Arc<StoreInner>,
     pub(crate) name: Arc<str>,
+    /// Whom the handle's operations run as.
+    pub(crate) caller: Arc<crate::Caller>,
 }
 
 impl fmt::Debug for Bucket {
@@ -86,10 +99,11 @@ impl fmt::Display for Bucket {
 }
 
 impl Bucket {
-    pub(crate) fn new(store: Arc<StoreInner>, name: &str) -> Self {
+    pub(crate) fn new(store: Arc<StoreInner>, name: &str, caller: Arc<crate::Caller>) -> Self {
         Bucket {
             store,
             name: Arc::from(name),
+            caller,
         }
     }
 

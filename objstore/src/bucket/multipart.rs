@@ -14,6 +14,8 @@
 //! The completed object remembers its part sizes ([`ObjectMeta::part_sizes`]), so a get can read one part
 //! by its number (`GetOptions::part_number`, S3's `partNumber`), as parallel downloaders do.
 
+use super::Check;
+use crate::types::access::Action;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -82,6 +84,12 @@ impl Bucket {
         opts: MultipartOptions,
     ) -> Result<Upload> {
         validate_key(&self.name, key)?;
+        self.authorize(Check {
+            request_tags: Some(&opts.tags),
+            storage_class: Some(opts.storage_class.as_str()),
+            ..Check::object(Action::PUT_OBJECT, key)
+        })
+        .await?;
         let attributes = opts.attributes.normalized(&self.name, key)?;
         validate_object_tags(&self.name, key, &opts.tags)?;
         let now = to_millis(self.store.clock.now());
@@ -121,6 +129,8 @@ impl Bucket {
     ) -> Result<PartInfo> {
         let data = data.into();
         self.check_part_number(key, part_number)?;
+        self.authorize(Check::object(Action::PUT_OBJECT, key))
+            .await?;
         if data.len() as u64 > MAX_PART_SIZE {
             return Err(Error::EntityTooLarge {
                 bucket: self.name.to_string(),
@@ -190,6 +200,11 @@ impl Bucket {
         self.check_part_number(key, part_number)?;
         validate_bucket_name(src_bucket)?;
         validate_key(src_bucket, src_key)?;
+        self.authorize(Check {
+            copy_source: Some(format!("{src_bucket}/{src_key}")),
+            ..Check::object(Action::PUT_OBJECT, key)
+        })
+        .await?;
         let version = self.version_arg(src_key, opts.source_version_id.as_deref())?;
         self.upload_alone(key, upload_id).await?;
         let (_, data) = self
@@ -214,6 +229,8 @@ impl Bucket {
     /// # Errors
     /// `NoSuchUpload`.
     pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>> {
+        self.authorize(Check::object(Action::LIST_MULTIPART_UPLOAD_PARTS, key))
+            .await?;
         Ok(self.upload_of(key, upload_id).await?.1)
     }
 
@@ -227,6 +244,8 @@ impl Bucket {
         upload_id: &str,
         opts: &ListPartsOptions,
     ) -> Result<ListPartsPage> {
+        self.authorize(Check::object(Action::LIST_MULTIPART_UPLOAD_PARTS, key))
+            .await?;
         let max = opts
             .max_parts
             .unwrap_or(MAX_LIST_UPLOADS)
@@ -251,6 +270,11 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn list_multipart_uploads(&self, prefix: &str) -> Result<Vec<Upload>> {
+        self.authorize(Check {
+            prefix: Some(prefix),
+            ..Check::bucket(Action::LIST_BUCKET_MULTIPART_UPLOADS)
+        })
+        .await?;
         self.sorted_uploads(prefix).await
     }
 
@@ -294,6 +318,12 @@ impl Bucket {
         &self,
         opts: &ListUploadsOptions,
     ) -> Result<ListUploadsPage> {
+        self.authorize(Check {
+            prefix: Some(&opts.prefix),
+            delimiter: opts.delimiter.as_deref(),
+            ..Check::bucket(Action::LIST_BUCKET_MULTIPART_UPLOADS)
+        })
+        .await?;
         let max = opts
             .max_uploads
             .unwrap_or(MAX_LIST_UPLOADS)
@@ -378,6 +408,9 @@ impl Bucket {
         parts: &[CompletedPart],
         conditions: &Conditions,
     ) -> Result<Arc<ObjectMeta>> {
+        validate_key(&self.name, key)?;
+        self.authorize(Check::object(Action::PUT_OBJECT, key))
+            .await?;
         let (upload, stored) = self.upload_of(key, upload_id).await?;
         if parts.is_empty() {
             return Err(Error::InvalidRequest {
@@ -452,6 +485,9 @@ impl Bucket {
     /// # Errors
     /// `NoSuchUpload`.
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
+        validate_key(&self.name, key)?;
+        self.authorize(Check::object(Action::ABORT_MULTIPART_UPLOAD, key))
+            .await?;
         self.upload_alone(key, upload_id).await?;
         self.store.backend.abort_upload(&self.name, upload_id).await
     }

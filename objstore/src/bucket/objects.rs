@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::Check;
 use super::digest::{md5_etag, verify_checksum};
 use super::lock::check_removable;
 use super::{Bucket, live, marker_error, new_id, readable};
 use crate::error::{Error, Result};
+use crate::types::access::Action;
 use crate::types::conditions::Conditions;
 use crate::types::config::{BucketConfig, Versioning};
 use crate::types::etag::ETag;
@@ -46,6 +48,24 @@ impl Bucket {
     ) -> Result<Arc<ObjectMeta>> {
         let data = data.into();
         validate_key(&self.name, key)?;
+        if let Some(sse) = &opts.server_side_encryption
+            && !matches!(sse.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse")
+        {
+            return Err(Error::InvalidArgument {
+                bucket: self.name.to_string(),
+                argument: "x-amz-server-side-encryption",
+                message: format!(
+                    "the encryption method specified is not supported: {sse:?} (AES256, aws:kms or aws:kms:dsse)"
+                ),
+            });
+        }
+        self.authorize(Check {
+            request_tags: Some(&opts.tags),
+            storage_class: Some(opts.storage_class.as_str()),
+            sse: opts.server_side_encryption.as_deref(),
+            ..Check::object(Action::PUT_OBJECT, key)
+        })
+        .await?;
         if data.len() as u64 > self.store.max_put_size {
             return Err(Error::EntityTooLarge {
                 bucket: self.name.to_string(),
@@ -151,6 +171,8 @@ impl Bucket {
     pub async fn get_opts(&self, key: &str, opts: GetOptions) -> Result<GetOutput> {
         validate_key(&self.name, key)?;
         let version = self.version_arg(key, opts.version_id.as_deref())?;
+        self.authorize(Check::object(read_action(version), key).version(version))
+            .await?;
         let bucket = &*self.name;
         let now = self.store.clock.now();
         let part = match (opts.part_number, &opts.range) {
@@ -241,6 +263,8 @@ impl Bucket {
     /// As [`Bucket::head`], plus `PreconditionFailed` and `NotModified` per the conditions.
     pub async fn head_opts(&self, key: &str, conditions: &Conditions) -> Result<Arc<ObjectMeta>> {
         validate_key(&self.name, key)?;
+        self.authorize(Check::object(Action::GET_OBJECT, key).head())
+            .await?;
         let meta = self.store.backend.head(&self.name, key, None).await?;
         if meta.is_delete_marker {
             return Err(marker_error(&self.name, &meta, false, "HEAD"));
@@ -256,6 +280,12 @@ impl Bucket {
     pub async fn head_version(&self, key: &str, version_id: &str) -> Result<Arc<ObjectMeta>> {
         validate_key(&self.name, key)?;
         let version = self.version_arg(key, Some(version_id))?;
+        self.authorize(
+            Check::object(Action::GET_OBJECT_VERSION, key)
+                .version(version)
+                .head(),
+        )
+        .await?;
         let meta = self.store.backend.head(&self.name, key, version).await?;
         if meta.is_delete_marker {
             return Err(marker_error(&self.name, &meta, true, "HEAD"));
@@ -306,6 +336,18 @@ impl Bucket {
     ) -> Result<Option<Arc<ObjectMeta>>> {
         validate_key(&self.name, key)?;
         let version = self.version_arg(key, opts.version_id.as_deref())?;
+        let action = match version {
+            Some(_) => Action::DELETE_OBJECT_VERSION,
+            None => Action::DELETE_OBJECT,
+        };
+        self.authorize(Check::object(action, key).version(version))
+            .await?;
+        if opts.bypass_governance {
+            self.authorize(
+                Check::object(Action::BYPASS_GOVERNANCE_RETENTION, key).version(version),
+            )
+            .await?;
+        }
         let bucket = &*self.name;
         let now = self.store.clock.now();
         let bypass = opts.bypass_governance;
@@ -360,6 +402,14 @@ impl Bucket {
             deleted: out.deleted.into_iter().map(|d| d.key).collect(),
             errors: out.errors,
         })
+    }
+}
+
+/// The action a read checks: `s3:GetObjectVersion` when it names a version, `s3:GetObject` otherwise.
+pub(super) fn read_action(version: Option<&str>) -> Action {
+    match version {
+        Some(_) => Action::GET_OBJECT_VERSION,
+        None => Action::GET_OBJECT,
     }
 }
 

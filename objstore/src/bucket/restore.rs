@@ -1,5 +1,6 @@
 //! Restores from the archive storage classes (S3's RestoreObject), on the store's clock.
 
+use crate::types::access::Action;
 use std::time::Duration;
 
 use super::Bucket;
@@ -22,6 +23,8 @@ impl Bucket {
         days: u32,
     ) -> Result<RestoreState> {
         let bucket = &*self.name;
+        self.authorize_meta(Action::RESTORE_OBJECT, key, version_id)
+            .await?;
         let days_given = async {
             if days == 0 {
                 return Err(Error::InvalidArgument {

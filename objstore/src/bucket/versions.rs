@@ -6,6 +6,8 @@
 //! key whose newest version is a delete marker answers `NoSuchKey` with the marker flagged
 //! ([`Error::delete_marker`]); deleting the marker by its version id brings the version below it back.
 
+use super::Check;
+use crate::types::access::Action;
 use futures::StreamExt;
 
 use super::Bucket;
@@ -68,6 +70,8 @@ impl Bucket {
             });
         }
         self.store.backend.head_bucket(self.name()).await?;
+        // Each entry is checked on its own (s3:DeleteObject or s3:DeleteObjectVersion), as S3 does: a
+        // denied entry is an AccessDenied in the errors, the others go ahead.
         let results: Vec<_> = futures::stream::iter(objects)
             .map(|o| async move {
                 let opts = DeleteOptions {
@@ -113,6 +117,8 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn versioning(&self) -> Result<Versioning> {
+        self.authorize(Check::bucket(Action::GET_BUCKET_VERSIONING))
+            .await?;
         Ok(self
             .store
             .backend
@@ -127,6 +133,8 @@ impl Bucket {
     /// `NoSuchBucket`; `InvalidArgument` for [`Versioning::Unversioned`] (a bucket never goes back);
     /// `InvalidBucketState` for suspending a bucket with object lock.
     pub async fn set_versioning(&self, state: Versioning) -> Result<()> {
+        self.authorize(Check::bucket(Action::PUT_BUCKET_VERSIONING))
+            .await?;
         let bucket = &*self.name;
         if state == Versioning::Unversioned {
             return Err(Error::InvalidArgument {
@@ -156,6 +164,13 @@ impl Bucket {
     /// # Errors
     /// `NoSuchBucket`; `InvalidArgument` for a version id marker without a key marker or a malformed one.
     pub async fn list_versions(&self, opts: &ListVersionsOptions) -> Result<ListVersionsPage> {
+        self.authorize(Check {
+            prefix: Some(&opts.prefix),
+            delimiter: opts.delimiter.as_deref(),
+            max_keys: opts.max_keys.map(|n| n as u64),
+            ..Check::bucket(Action::LIST_BUCKET_VERSIONS)
+        })
+        .await?;
         let max = opts
             .max_keys
             .unwrap_or(MAX_VERSION_KEYS)

@@ -11,9 +11,11 @@ use stratus_clock::Clock;
 use crate::backend::Backend;
 use crate::backend::fs::{FsBackend, FsOptions};
 use crate::backend::memory::MemoryBackend;
-use crate::bucket::{Bucket, StoreInner};
+use crate::bucket::{Bucket, Check, StoreInner};
 use crate::error::{Error, Result};
 use crate::limits::MAX_PUT_SIZE;
+use crate::sigv4::{Credentials, SignedRequest};
+use crate::types::access::{Action, Caller, DEFAULT_ACCOUNT_ID, DenyReason, Identity};
 use crate::types::meta::{BucketInfo, to_millis};
 use crate::types::names::validate_bucket_name;
 use crate::types::storage_class::RestoreDelays;
@@ -35,6 +37,8 @@ pub use self::lifecycle::LifecycleRunner;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<StoreInner>,
+    /// Whom the handle's store-level operations (and the bucket handles it gives) run as.
+    pub(crate) caller: Arc<Caller>,
 }
 
 impl fmt::Debug for Store {
@@ -101,6 +105,9 @@ impl Store {
     /// store's region is not `us-east-1`.
     pub async fn create_bucket(&self, name: &str) -> Result<Bucket> {
         validate_bucket_name(name)?;
+        if !self.is_owner() {
+            return Err(self.denied(Action::CREATE_BUCKET, name));
+        }
         let info = BucketInfo {
             name: name.to_string(),
             created: to_millis(self.inner.clock.now()),
@@ -110,7 +117,7 @@ impl Store {
             Err(Error::BucketAlreadyOwnedByYou { .. }) if self.inner.region == DEFAULT_REGION => {}
             Err(e) => return Err(e),
         }
-        Ok(Bucket::new(self.inner.clone(), name))
+        Ok(Bucket::new(self.inner.clone(), name, self.caller.clone()))
     }
 
     /// The region the store answers for (`us-east-1` unless [`StoreBuilder::with_region`] set another).
@@ -123,7 +130,9 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`; `BucketNotEmpty` while it holds objects.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
-        validate_bucket_name(name)?;
+        self.bucket(name)?
+            .authorize(Check::bucket(Action::DELETE_BUCKET))
+            .await?;
         self.inner.backend.delete_bucket(name).await
     }
 
@@ -132,15 +141,24 @@ impl Store {
     /// # Errors
     /// `NoSuchBucket`.
     pub async fn head_bucket(&self, name: &str) -> Result<BucketInfo> {
-        validate_bucket_name(name)?;
+        self.bucket(name)?
+            .authorize(Check::bucket(Action::LIST_BUCKET).head())
+            .await?;
         self.inner.backend.head_bucket(name).await
     }
 
-    /// All buckets, sorted by name as S3 lists them.
+    /// All buckets, sorted by name as S3 lists them. Every bucket of a store belongs to its owner's
+    /// account, so a caller of another account lists none.
     ///
     /// # Errors
-    /// Only backend failures.
+    /// `Denied` for the anonymous caller; backend failures.
     pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        if self.caller.identity().is_anonymous() {
+            return Err(self.denied(Action::LIST_ALL_MY_BUCKETS, "*"));
+        }
+        if !self.is_owner() {
+            return Ok(Vec::new());
+        }
         let mut all = self.inner.backend.list_buckets().await?;
         all.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(all)
@@ -152,13 +170,100 @@ impl Store {
     /// `InvalidBucketName`.
     pub fn bucket(&self, name: &str) -> Result<Bucket> {
         validate_bucket_name(name)?;
-        Ok(Bucket::new(self.inner.clone(), name))
+        Ok(Bucket::new(self.inner.clone(), name, self.caller.clone()))
+    }
+}
+
+impl Store {
+    /// A handle to the same store whose operations, and the bucket handles it gives, run as `identity`.
+    ///
+    /// ```
+    /// use objstore::{Identity, Store};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> objstore::Result<()> {
+    /// let store = Store::memory();
+    /// let guest = store.as_identity(&Identity::anonymous());
+    /// assert_eq!(guest.create_bucket("mine").await.unwrap_err().code(), "AccessDenied");
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn as_identity(&self, identity: &Identity) -> Store {
+        self.as_caller(Caller::new(identity.clone()))
+    }
+
+    /// A handle to the same store whose operations run as `caller`.
+    #[must_use]
+    pub fn as_caller(&self, caller: Caller) -> Store {
+        Store {
+            inner: self.inner.clone(),
+            caller: Arc::new(caller),
+        }
+    }
+
+    /// Whom this handle runs as (the owner's root user unless [`Store::as_identity`] said otherwise).
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The store owner's account id ([`DEFAULT_ACCOUNT_ID`] unless the builder named another).
+    pub fn account_id(&self) -> &str {
+        &self.inner.account_id
+    }
+
+    /// The owner's root user.
+    pub fn owner(&self) -> &Identity {
+        self.inner.owner.identity()
+    }
+
+    /// The identity an access key id belongs to, if it is registered.
+    pub fn identity_for_access_key(&self, access_key_id: &str) -> Option<Identity> {
+        self.inner
+            .credentials
+            .get(access_key_id)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Verifies a presigned URL against the store's credentials, region and clock
+    /// ([`sigv4::verify`](crate::sigv4::verify)) and gives the caller it signs for: run the request's
+    /// operation on [`Bucket::as_caller`] with it.
+    ///
+    /// # Errors
+    /// As [`sigv4::verify`](crate::sigv4::verify): `InvalidAccessKeyId` for a key the store does not
+    /// know, `SignatureDoesNotMatch`, `AccessDenied` when expired, `AuthorizationQueryParametersError`.
+    pub fn verify_presigned(&self, request: &SignedRequest) -> Result<Caller> {
+        let verified =
+            crate::sigv4::verify(request, &self.inner.region, self.inner.clock.now(), |id| {
+                self.inner.credentials.get(id).map(|(_, s)| s.clone())
+            })?;
+        let identity = self
+            .identity_for_access_key(&verified.access_key_id)
+            .ok_or_else(|| Error::InvalidAccessKeyId {
+                access_key_id: verified.access_key_id.clone(),
+            })?;
+        Ok(Caller::new(identity))
+    }
+
+    fn is_owner(&self) -> bool {
+        self.caller.identity().account_id() == Some(self.inner.account_id.as_str())
+    }
+
+    fn denied(&self, action: Action, bucket: &str) -> Error {
+        Error::Denied {
+            bucket: bucket.to_string(),
+            key: None,
+            action: action.name(),
+            resource: format!("arn:aws:s3:::{bucket}"),
+            principal: self.caller.identity().display_name().to_string(),
+            reason: DenyReason::OwnerOnly,
+            head: false,
+        }
     }
 }
 
 /// Configures a [`Store`].
 #[derive(Default)]
 pub struct StoreBuilder {
+    account_id: Option<String>,
+    credentials: Vec<(Identity, Credentials)>,
     backend: Option<Arc<dyn Backend>>,
     clock: Option<Clock>,
     max_put_size: Option<u64>,
@@ -215,6 +320,32 @@ impl StoreBuilder {
         self
     }
 
+    /// The account that owns the store and every bucket in it (default [`DEFAULT_ACCOUNT_ID`]); its
+    /// identities are allowed everything a bucket policy does not explicitly deny.
+    #[must_use]
+    pub fn with_account_id(mut self, account_id: &str) -> Self {
+        self.account_id = Some(account_id.to_string());
+        self
+    }
+
+    /// Registers an access key for `identity` (of this account or another), so that requests it signs
+    /// ([`Store::verify_presigned`]) run as it.
+    ///
+    /// ```
+    /// use objstore::{sigv4::Credentials, Identity, Store};
+    /// let alice = Identity::user("111122223333", "alice");
+    /// let store = Store::builder()
+    ///     .with_credentials(&alice, Credentials::new("AKIAALICE", "alice-secret"))
+    ///     .build()?;
+    /// assert_eq!(store.identity_for_access_key("AKIAALICE"), Some(alice));
+    /// # Ok::<(), objstore::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_credentials(mut self, identity: &Identity, credentials: Credentials) -> Self {
+        self.credentials.push((identity.clone(), credentials));
+        self
+    }
+
     /// The store.
     ///
     /// # Errors
@@ -236,12 +367,34 @@ impl StoreBuilder {
                 ),
             });
         }
+        if let Some(account) = &self.account_id
+            && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::InvalidArgument {
+                bucket: String::new(),
+                argument: "account_id",
+                message: format!("account id {account:?} is not twelve digits"),
+            });
+        }
         Ok(self.assemble())
     }
 
     fn assemble(self) -> Store {
+        let account_id = self
+            .account_id
+            .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_string());
+        let owner = Arc::new(Caller::new(Identity::root(&account_id)));
+        let credentials = self
+            .credentials
+            .into_iter()
+            .map(|(id, c)| (c.access_key_id, (id, c.secret_access_key)))
+            .collect();
         Store {
+            caller: owner.clone(),
             inner: Arc::new(StoreInner {
+                account_id,
+                owner,
+                credentials,
                 backend: self
                     .backend
                     .unwrap_or_else(|| Arc::new(MemoryBackend::new())),

@@ -1,10 +1,11 @@
-//! A bucket's configuration: versioning, object lock, lifecycle rules and tags, kept by the backend with the
+//! A bucket's configuration: versioning, object lock, lifecycle rules, tags, policy and Block Public Access, kept by the backend with the
 //! bucket (the fs backend persists it in the bucket's record).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::types::access::{BucketPolicy, PublicAccessBlock};
 use crate::types::lifecycle::LifecycleConfiguration;
 use crate::types::lock::ObjectLockConfig;
 
@@ -36,4 +37,10 @@ pub struct BucketConfig {
     /// Bucket tags (at most 50).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The bucket policy, when one is set.
+    #[serde(default)]
+    pub policy: Option<BucketPolicy>,
+    /// Block Public Access (all four on for a new bucket).
+    #[serde(default)]
+    pub public_access_block: PublicAccessBlock,
 }

@@ -2,6 +2,7 @@
 //! and matching. The bottom layer: nothing here imports the backend, the engine or the store, and no type
 //! here carries an operation of theirs (the operations on a bucket are in `bucket/`).
 
+pub(crate) mod access;
 pub(crate) mod checksum;
 pub(crate) mod conditions;
 pub(crate) mod config;

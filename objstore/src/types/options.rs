@@ -32,6 +32,10 @@ pub struct PutOptions {
     pub retention: Option<Retention>,
     /// Object lock legal hold of the new version.
     pub legal_hold: bool,
+    /// The `x-amz-server-side-encryption` header (`AES256`, `aws:kms` or `aws:kms:dsse`), what a bucket
+    /// policy's `s3:x-amz-server-side-encryption` condition reads. objstore does not encrypt at rest; the
+    /// value is checked and offered to the policy.
+    pub server_side_encryption: Option<String>,
 }
 
 /// Options of a get.
