@@ -3,6 +3,7 @@
 //! Run it with `cargo run --release -p examples --bin tour`.
 #![forbid(unsafe_code)]
 
+mod access_tour;
 mod edge_hostile_tour;
 mod edgecache_tour;
 mod funcrt_blocking;
@@ -17,6 +18,7 @@ type TourResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 async fn main() -> TourResult {
     objstore_tour::run().await?;
     presign_tour::run().await?;
+    access_tour::run().await?;
     funcrt_tour::run().await?;
     funcrt_blocking::run().await?;
     edgecache_tour::run().await?;
