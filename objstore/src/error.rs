@@ -381,25 +381,8 @@ pub enum Error {
     /// The caller may not do this: no statement of the bucket policy allows it, a statement denies it,
     /// Block Public Access stops it, or only the owner may do it. Nothing was changed. S3's
     /// `AccessDenied` (403); a denied HEAD has no body ([`Error::has_body`]).
-    #[error(
-        "User: {principal} is not authorized to perform: {action} on resource: \"{resource}\" because {reason}"
-    )]
-    Denied {
-        /// The bucket.
-        bucket: String,
-        /// The key, for an object operation.
-        key: Option<String>,
-        /// The action refused, `s3:GetObject`.
-        action: String,
-        /// The resource's ARN.
-        resource: String,
-        /// The caller's ARN (`anonymous` for the anonymous caller).
-        principal: String,
-        /// Why.
-        reason: crate::DenyReason,
-        /// Whether the request was a HEAD (S3 answers a bare 403 with no error document).
-        head: bool,
-    },
+    #[error("{0}")]
+    Denied(Box<Denied>),
     /// A bucket policy is not valid: the statement (its position and `Sid`) and field at fault, and S3's
     /// message. Nothing was changed.
     #[error("malformed policy for bucket {bucket:?}{}: {field}: {message}", statement.as_ref().map(|s| format!(", {s}")).unwrap_or_default())]
@@ -472,7 +455,7 @@ impl Error {
             Error::PresignedUrlInvalidTime { .. } => "AccessDenied",
             Error::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             Error::RootLocked { .. } => "ServiceUnavailable",
-            Error::Denied { .. } => "AccessDenied",
+            Error::Denied(_) => "AccessDenied",
             Error::MalformedPolicy { .. } => "MalformedPolicy",
             Error::NoSuchBucketPolicy { .. } => "NoSuchBucketPolicy",
             Error::Backend { .. } => "InternalError",
@@ -491,7 +474,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::InvalidObjectState { .. }
             | Error::AccessDenied { .. }
-            | Error::Denied { .. }
+            | Error::Denied(_)
             | Error::InvalidAccessKeyId { .. }
             | Error::PresignedUrlInvalidTime { .. }
             | Error::SignatureDoesNotMatch { .. } => 403,
@@ -542,7 +525,8 @@ impl Error {
             | Error::RestoreAlreadyInProgress { key, .. }
             | Error::AccessDenied { key, .. }
             | Error::BadDigest { key, .. } => Some(key),
-            Error::Backend { key, .. } | Error::Denied { key, .. } => key.as_deref(),
+            Error::Backend { key, .. } => key.as_deref(),
+            Error::Denied(d) => d.key.as_deref(),
             _ => None,
         }
     }
@@ -550,10 +534,11 @@ impl Error {
     /// Whether S3 sends an error document with this error: not for a HEAD request (S3 answers a denied or
     /// missing object's HEAD with the status alone), and not for `304 Not Modified`.
     pub fn has_body(&self) -> bool {
-        !matches!(
-            self,
-            Error::Denied { head: true, .. } | Error::NotModified { .. }
-        )
+        match self {
+            Error::Denied(d) => !d.head,
+            Error::NotModified { .. } => false,
+            _ => true,
+        }
     }
 
     /// For `NoSuchKey` because the current version is a delete marker, the marker's version id.
@@ -593,5 +578,34 @@ impl Error {
             key: key.map(str::to_string),
             source: source.into(),
         }
+    }
+}
+
+/// What [`Error::Denied`] says: which request was refused, for whom, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The bucket.
+    pub bucket: String,
+    /// The key, for an object operation.
+    pub key: Option<String>,
+    /// The action refused, `s3:GetObject`.
+    pub action: String,
+    /// The resource's ARN.
+    pub resource: String,
+    /// The caller's ARN (`anonymous` for the anonymous caller).
+    pub principal: String,
+    /// Why.
+    pub reason: crate::DenyReason,
+    /// Whether the request was a HEAD (S3 answers a bare 403 with no error document).
+    pub head: bool,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "User: {} is not authorized to perform: {} on resource: \"{}\" because {}",
+            self.principal, self.action, self.resource, self.reason
+        )
     }
 }

@@ -126,7 +126,7 @@ pub mod conformance;
 pub use backend::fs::{FsBackend, FsOptions, RecoveryReport};
 pub use backend::memory::MemoryBackend;
 pub use bucket::Bucket;
-pub use error::{Error, Result};
+pub use error::{Denied, Error, Result};
 pub use report::{BucketUsage, ClassUsage, PriceTable, StorageReport};
 pub use store::{DEFAULT_REGION, LifecycleRunner, Store, StoreBuilder};
 pub use types::access::{

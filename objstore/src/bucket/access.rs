@@ -243,7 +243,7 @@ impl Bucket {
     }
 
     fn denied(&self, check: &Check<'_>, action: Action, reason: DenyReason) -> Error {
-        Error::Denied {
+        Error::Denied(Box::new(crate::error::Denied {
             bucket: self.name.to_string(),
             key: check.key.map(str::to_string),
             action: action.name(),
@@ -254,7 +254,7 @@ impl Bucket {
             principal: self.caller.identity().display_name().to_string(),
             reason,
             head: check.head,
-        }
+        }))
     }
 
     /// The bucket policy (S3's GetBucketPolicy), verbatim as it was put.

@@ -247,7 +247,7 @@ impl Store {
     }
 
     fn denied(&self, action: Action, bucket: &str) -> Error {
-        Error::Denied {
+        Error::Denied(Box::new(crate::error::Denied {
             bucket: bucket.to_string(),
             key: None,
             action: action.name(),
@@ -255,7 +255,7 @@ impl Store {
             principal: self.caller.identity().display_name().to_string(),
             reason: DenyReason::OwnerOnly,
             head: false,
-        }
+        }))
     }
 }
 
