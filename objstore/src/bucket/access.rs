@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::Bucket;
 use crate::error::{Error, Result};
@@ -72,7 +71,7 @@ impl<'a> Check<'a> {
 
 struct RequestContext<'a> {
     caller: &'a Caller,
-    now: SystemTime,
+    clock: &'a stratus_clock::Clock,
     check: &'a Check<'a>,
     existing_tags: Option<Arc<crate::ObjectMeta>>,
 }
@@ -83,7 +82,7 @@ impl Context for RequestContext<'_> {
         let id = self.caller.identity();
         Some(match key {
             Key::SourceIp => Val::Ip(self.caller.source_ip()?),
-            Key::CurrentTime | Key::EpochTime => Val::Time(self.now),
+            Key::CurrentTime | Key::EpochTime => Val::Time(self.clock.now()),
             Key::SecureTransport => Val::Bool(self.caller.secure_transport()),
             Key::PrincipalAccount => Val::Str(Cow::Borrowed(id.account_id()?)),
             Key::PrincipalArn => {
@@ -194,7 +193,7 @@ impl Bucket {
         };
         let context = RequestContext {
             caller: &self.caller,
-            now: self.store.clock.now(),
+            clock: &self.store.clock,
             check: &check,
             existing_tags,
         };

@@ -126,18 +126,19 @@ pub(crate) enum Val<'a> {
 }
 
 impl Val<'_> {
-    fn items(&self) -> Vec<Cow<'_, str>> {
+    /// The value as a policy's string operators see it (a single value; `Many` gives its first).
+    fn text(&self) -> Cow<'_, str> {
         match self {
-            Val::Str(s) => vec![Cow::Borrowed(s.as_ref())],
-            Val::Many(v) => v.iter().map(|s| Cow::Borrowed(*s)).collect(),
-            Val::Ip(ip) => vec![Cow::Owned(ip.to_string())],
-            Val::Time(t) => vec![Cow::Owned(
+            Val::Str(s) => Cow::Borrowed(s.as_ref()),
+            Val::Many(v) => Cow::Borrowed(v.first().copied().unwrap_or("")),
+            Val::Ip(ip) => Cow::Owned(ip.to_string()),
+            Val::Time(t) => Cow::Owned(
                 chrono::DateTime::<chrono::Utc>::from(*t)
                     .format("%Y-%m-%dT%H:%M:%SZ")
                     .to_string(),
-            )],
-            Val::Bool(b) => vec![Cow::Borrowed(if *b { "true" } else { "false" })],
-            Val::Num(n) => vec![Cow::Owned(n.to_string())],
+            ),
+            Val::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Val::Num(n) => Cow::Owned(n.to_string()),
         }
     }
 }
@@ -384,8 +385,15 @@ impl Condition {
                 _ => items.iter().any(|s| ok(&value, s)),
             },
             single => {
-                let items = single.items();
-                ok(single, &items[0])
+                // Typed values (addresses, times, booleans, numbers) are compared as their types; only
+                // string operators need the text.
+                let text = match (single, self.base) {
+                    (Val::Str(_), _)
+                    | (_, Base::StringEquals | Base::StringEqualsIgnoreCase | Base::StringLike)
+                    | (_, Base::Arn | Base::Binary) => single.text(),
+                    _ => Cow::Borrowed(""),
+                };
+                ok(single, &text)
             }
         }
     }
