@@ -140,11 +140,13 @@ pub(crate) struct Decision {
 }
 
 type CacheKey = (String, Vec<String>);
+/// A decision, or the gateway error it amounts to (`Forbidden`).
+type Outcome = std::result::Result<Decision, GatewayError>;
 
 /// Decisions cached per authorizer and identity values.
 #[derive(Debug, Default)]
 pub(crate) struct AuthCache {
-    entries: Mutex<HashMap<CacheKey, (Instant, std::result::Result<Decision, GatewayError>)>>,
+    entries: Mutex<HashMap<CacheKey, (Instant, Outcome)>>,
 }
 
 impl AuthCache {
