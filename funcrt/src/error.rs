@@ -172,6 +172,14 @@ pub enum Error {
         /// What was being attempted.
         what: &'static str,
     },
+    /// An API Gateway route key is malformed or defined twice (feature `apigw`).
+    #[error("invalid route key {route_key:?}: {reason}")]
+    InvalidRoute {
+        /// The route key as given.
+        route_key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A payload could not be converted to or from JSON.
     #[error("payload for {function} is not valid JSON for the expected type: {source}")]
     Payload {
@@ -197,6 +205,7 @@ impl Error {
             Error::Function { error, .. } => error.kind.as_str(),
             Error::NoAsyncRuntime { .. } | Error::ProvisioningFailed { .. } => "ServiceException",
             Error::Payload { .. } => "InvalidRequestContentException",
+            Error::InvalidRoute { .. } => "BadRequestException",
         }
     }
 
@@ -207,7 +216,9 @@ impl Error {
             | Error::VersionNotFound { .. }
             | Error::AliasNotFound { .. } => 404,
             Error::Conflict { .. } => 409,
-            Error::InvalidParameter { .. } | Error::Payload { .. } => 400,
+            Error::InvalidParameter { .. } | Error::Payload { .. } | Error::InvalidRoute { .. } => {
+                400
+            }
             Error::RequestTooLarge { .. } => 413,
             Error::TooManyRequests { .. } => 429,
             Error::Function { .. } => 200,

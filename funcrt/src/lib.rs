@@ -7,6 +7,8 @@
 //! Layers as folders; each imports only the ones below it (no import cycles):
 //! ```text
 //! lib.rs       the user API (re-exports), `limits`, `lambda`
+//!   apigw/     (feature `apigw`) an API Gateway HTTP API router over a Runtime: routes, the 2.0 and
+//!              1.0 events, response mapping, CORS, Lambda authorizers; a `tower::Service`
 //!   runtime/   Runtime and RuntimeBuilder, one file per concern of Lambda's API: builder, functions,
 //!              versions, aliases, concurrency, invoke, metrics
 //!   invoke/    the engine: one attempt, sync invocation, the event queue with retries and
@@ -145,6 +147,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "apigw")]
+pub mod apigw;
 mod error;
 mod function;
 mod instance;
