@@ -187,8 +187,7 @@ impl Action {
 
     /// The action named `s3:Name` (the name compared without case, as IAM does), if S3 has it.
     pub fn parse(name: &str) -> Option<Action> {
-        let bare = name.get(..3).filter(|p| p.eq_ignore_ascii_case("s3:"))?;
-        let _ = bare;
+        name.get(..3).filter(|p| p.eq_ignore_ascii_case("s3:"))?;
         ACTIONS
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(&name[3..]))
@@ -231,6 +230,7 @@ mod tests {
         assert_eq!(Action::parse("S3:getobject"), Some(Action::GET_OBJECT));
         assert_eq!(Action::parse("s3:GetObjekt"), None);
         assert_eq!(Action::parse("sqs:SendMessage"), None);
+        assert_eq!(Action::parse("s\u{e9}:GetObject"), None);
         let gets = ActionSet::matching("s3:Get*");
         assert!(gets.contains(Action::GET_OBJECT) && !gets.contains(Action::PUT_OBJECT));
         assert!(ActionSet::matching("*").complement().is_empty());

@@ -365,7 +365,7 @@ fn parse_statement(
     for name in &names {
         let set = if name == "*" {
             ActionSet::matching("*")
-        } else if name.len() > 3 && name[..3].eq_ignore_ascii_case("s3:") {
+        } else if name.len() > 3 && name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("s3:")) {
             ActionSet::matching(name)
         } else {
             ActionSet::default()

@@ -666,6 +666,9 @@ fn malformed_policies_name_the_statement_and_field() {
             other => panic!("{body}: {other:?}"),
         }
     }
+    // Found by the policy_parse fuzz target: an action whose third byte is inside a character.
+    let multibyte = stmt(r#"{"Effect": "Allow", "Principal": "*", "Action": "s\u4e2dObject", "Resource": "arn:aws:s3:::b/*"}"#);
+    assert_eq!(BucketPolicy::parse("b", &multibyte).unwrap_err().code(), "MalformedPolicy");
     let dup = stmt(
         r#"{"Sid": "x", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
            {"Sid": "x", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}"#,
