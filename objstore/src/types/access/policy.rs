@@ -291,11 +291,20 @@ impl Statement {
             return false;
         }
         let resource_match = self.resources.iter().any(|p| {
-            p == "*"
-                || match req.key {
-                    Some(k) => pattern::matches(p, &[S3_ARN, req.bucket, "/", k], false),
-                    None => pattern::matches(p, &[S3_ARN, req.bucket], false),
-                }
+            if p == "*" {
+                return true;
+            }
+            // The common `arn:aws:s3:::...` prefix is compared once, not byte by byte through the glob.
+            let (p, arn): (&str, &[&str]) = match p.strip_prefix(S3_ARN) {
+                Some(rest) => (rest, &[]),
+                None => (p.as_str(), &[S3_ARN]),
+            };
+            match (req.key, arn.is_empty()) {
+                (Some(k), true) => pattern::matches(p, &[req.bucket, "/", k], false),
+                (Some(k), false) => pattern::matches(p, &[S3_ARN, req.bucket, "/", k], false),
+                (None, true) => pattern::matches(p, &[req.bucket], false),
+                (None, false) => pattern::matches(p, &[S3_ARN, req.bucket], false),
+            }
         });
         if resource_match == self.not_resource {
             return false;
