@@ -101,7 +101,11 @@ fn fixture(rt: &Runtime) -> Fixture {
         // durable puts.
         let fs_store = Store::builder()
             .with_backend(
-                FsBackend::open(dir.path().join("objstore"), FsOptions { sync: false }).unwrap(),
+                FsBackend::open(
+                    dir.path().join("objstore"),
+                    FsOptions::default().with_sync(false),
+                )
+                .unwrap(),
             )
             .build()
             .unwrap();

@@ -402,6 +402,21 @@ pub enum Error {
         /// The bucket.
         bucket: String,
     },
+    /// Stored bytes or metadata failed their check when read (a CRC32C that does not match, a length or
+    /// offset past the end of a file, a header that does not parse): the disk or something beside the
+    /// store damaged them. Nothing of the damaged data is served. S3 has no such code; it answers 500
+    /// `InternalError`.
+    #[error("backend {backend}: stored data of bucket {bucket:?}{} is damaged: {detail}", key.as_ref().map(|k| format!(", key {k:?}")).unwrap_or_default())]
+    Corrupt {
+        /// The backend's name.
+        backend: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The key, where one was involved.
+        key: Option<String>,
+        /// What failed its check, naming the file's part (which chunk, which header field).
+        detail: String,
+    },
     /// The backend failed to read or write (an I/O error on the filesystem backend, say).
     #[error("backend {backend} failed on bucket {bucket:?}{}: {source}", key.as_ref().map(|k| format!(", key {k:?}")).unwrap_or_default())]
     Backend {
@@ -458,7 +473,7 @@ impl Error {
             Error::Denied(_) => "AccessDenied",
             Error::MalformedPolicy { .. } => "MalformedPolicy",
             Error::NoSuchBucketPolicy { .. } => "NoSuchBucketPolicy",
-            Error::Backend { .. } => "InternalError",
+            Error::Backend { .. } | Error::Corrupt { .. } => "InternalError",
         }
     }
 
@@ -484,7 +499,7 @@ impl Error {
             | Error::InvalidBucketState { .. } => 409,
             Error::PreconditionFailed { .. } => 412,
             Error::InvalidRange { .. } | Error::InvalidPartNumber { .. } => 416,
-            Error::Backend { .. } => 500,
+            Error::Backend { .. } | Error::Corrupt { .. } => 500,
             Error::RootLocked { .. } => 503,
             Error::InvalidBucketName { .. }
             | Error::KeyTooLong { .. }
@@ -525,7 +540,7 @@ impl Error {
             | Error::RestoreAlreadyInProgress { key, .. }
             | Error::AccessDenied { key, .. }
             | Error::BadDigest { key, .. } => Some(key),
-            Error::Backend { key, .. } => key.as_deref(),
+            Error::Backend { key, .. } | Error::Corrupt { key, .. } => key.as_deref(),
             Error::Denied(d) => d.key.as_deref(),
             _ => None,
         }

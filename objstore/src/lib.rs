@@ -123,7 +123,7 @@ mod types;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 
-pub use backend::fs::{FsBackend, FsOptions, RecoveryReport};
+pub use backend::fs::{FsBackend, FsOptions, QuarantinedBucket, RecoveryReport};
 pub use backend::memory::MemoryBackend;
 pub use bucket::Bucket;
 pub use error::{Denied, Error, Result};

@@ -179,7 +179,7 @@ fn a_second_process_retrying_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     rt().block_on(async {
-        let backend = FsBackend::open(&root, FsOptions { sync: false }).unwrap();
+        let backend = FsBackend::open(&root, FsOptions::default().with_sync(false)).unwrap();
         let store = Store::builder().with_backend(backend).build().unwrap();
         let b = store.create_bucket("busy").await.unwrap();
         let mut opener = child(&exe, "opener_child", &root).spawn().unwrap();

@@ -147,7 +147,8 @@ fn body(i: usize) -> Bytes {
 }
 
 async fn fs_store(root: &Path) -> Store {
-    let backend = FsBackend::open(root, FsOptions { sync: false }).expect("open the fs root");
+    let backend =
+        FsBackend::open(root, FsOptions::default().with_sync(false)).expect("open the fs root");
     Store::builder()
         .with_backend(backend)
         .build()
@@ -399,12 +400,12 @@ fn forget_snapshot(bucket_dir: &Path) {
 /// Times a clean reopen and a reopen after a crash of the fs root; checks the versions or objects seen.
 async fn time_opens(root: &Path, bucket: &str, expect: usize) -> (Duration, Duration) {
     let start = Instant::now();
-    let backend = FsBackend::open(root, FsOptions { sync: false }).expect("reopen");
+    let backend = FsBackend::open(root, FsOptions::default().with_sync(false)).expect("reopen");
     let clean = start.elapsed();
     drop(backend);
     forget_snapshot(&root.join(bucket));
     let start = Instant::now();
-    let backend = FsBackend::open(root, FsOptions { sync: false }).expect("reopen");
+    let backend = FsBackend::open(root, FsOptions::default().with_sync(false)).expect("reopen");
     let crashed = start.elapsed();
     assert_eq!(backend.recovery_report().objects, expect);
     drop(backend);

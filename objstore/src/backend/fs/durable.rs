@@ -3,8 +3,8 @@
 //! interrupted write staged, and the blocking-task runner every file operation goes through.
 //!
 //! A crash at any instant leaves the old file or the new one, never a mix, and at most a temp file that
-//! [`recovery`](super::recovery) removes at the next open. Depends on nothing else in the fs backend (and on
-//! `error`, to map I/O errors to the crate's).
+//! [`recovery`](super::recovery) removes at the next open. Depends on nothing else in the fs backend but
+//! [`frame`](super::frame)'s `Damaged` (and on `error`, to map I/O errors to the crate's).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -12,11 +12,24 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
+use super::frame::Damaged;
 use crate::error::Error;
 
-/// An I/O error of the fs backend, naming the bucket and key involved.
+/// An I/O error of the fs backend, naming the bucket and key involved; damage a frame check found
+/// ([`Damaged`]) is [`Error::Corrupt`].
 pub(super) fn io_err(bucket: &str, key: Option<&str>, e: io::Error) -> Error {
-    Error::backend("fs", bucket, key, e)
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<Damaged>())
+    {
+        Some(d) => Error::Corrupt {
+            backend: "fs",
+            bucket: bucket.to_string(),
+            key: key.map(str::to_string),
+            detail: d.0.clone(),
+        },
+        None => Error::backend("fs", bucket, key, e),
+    }
 }
 
 /// Group commit for the fsync of one folder. A writer that renamed a file into the folder needs an fsync of
@@ -63,7 +76,8 @@ impl GroupSync {
 /// Removes a file or folder; one already gone (a background removal of an earlier instance in this process
 /// may still be running) is not an error.
 pub(super) fn remove_path(path: &Path) -> io::Result<()> {
-    let r = if path.is_dir() {
+    // The entry's own type: a link to a folder is removed as a link, never followed.
+    let r = if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
         fs::remove_dir_all(path)
     } else {
         fs::remove_file(path)

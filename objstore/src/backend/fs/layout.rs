@@ -3,6 +3,7 @@
 //! ```text
 //! ROOT/.objstore                  format marker
 //! ROOT/.staging/                  buckets being created (cleared at open)
+//! ROOT/.quarantine/NAME[.N]/      a bucket folder that could not be loaded (no or damaged bucket.json)
 //! ROOT/BUCKET/bucket.json         the bucket's record: creation time and configuration
 //! ROOT/BUCKET/index.snap          the index as a clean shutdown left it (`snapshot.rs`; taken at open)
 //! ROOT/BUCKET/objects/XX/H.V      one file per version: H = SHA-256 of the key (hex), XX its first two
@@ -11,7 +12,7 @@
 //! ROOT/BUCKET/uploads/ID/         a multipart upload: `upload.json`, and `part-N` per part
 //! ROOT/BUCKET/data/H.V.S/         the part files of a version a multipart upload made (S = its `seq`, hex)
 //! ROOT/BUCKET/tmp/                reserved for staging (cleared at open)
-//! ROOT/BUCKET/quarantine/         version files whose header could not be read
+//! ROOT/BUCKET/quarantine/         version files that failed their checks at open, and stray entries
 //! ```
 //! File names come from a hash of the key and from version ids made of letters and digits only
 //! ([`valid_version_id`](crate::backend::valid_version_id)), never from the key, so no key
@@ -35,6 +36,8 @@ pub(super) const MARKER: &str = ".objstore";
 pub(super) const LOCK: &str = ".lock";
 /// Buckets being created or removed, cleared at open.
 pub(super) const STAGING: &str = ".staging";
+/// Bucket folders that could not be loaded, moved aside so the rest of the root opens.
+pub(super) const ROOT_QUARANTINE: &str = ".quarantine";
 /// Per bucket, the multipart uploads in progress, one folder each.
 pub(super) const UPLOADS: &str = "uploads";
 /// In an upload's folder, the upload as JSON.

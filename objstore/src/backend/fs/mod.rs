@@ -63,7 +63,6 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,7 +84,7 @@ use crate::types::meta::{BucketInfo, ObjectMeta};
 use durable::{DirGuard, TempGuard, blocking, io_err, link_or_copy, replace_file, sync_dir};
 use frame::{
     Body, MAGIC, MANIFEST_MAGIC, ManifestRef, PART_MAGIC, Segment, bad_frame, frame_head,
-    read_frame, read_segments, read_version, write_frame, write_object,
+    frame_head_v1, read_frame, read_segments, read_version, write_frame, write_object,
 };
 use layout::{
     BUCKET_RECORD, BucketRecord, DATA, OBJECTS, STAGING, TEMP_PREFIX, TMP, UPLOAD_RECORD, UPLOADS,
@@ -93,6 +92,8 @@ use layout::{
 };
 use state::{FsBucket, FsUpload, STRIPES, Staged};
 
+#[cfg(test)]
+mod damage_tests;
 mod durable;
 mod frame;
 mod layout;
@@ -103,7 +104,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use recovery::RecoveryReport;
+pub use recovery::{QuarantinedBucket, RecoveryReport};
 
 /// Objects larger than this are written to their temp file before the key's lock is taken.
 const STAGE_OUTSIDE_LOCK: usize = 1024 * 1024;
@@ -114,11 +115,32 @@ pub struct FsOptions {
     /// fsync object files and directories before a write returns (default `true`): acknowledged writes
     /// then survive power loss, not only a process crash.
     pub sync: bool,
+    /// Check the bytes of every read against the CRC32C stored with them when they were written (default
+    /// `true`); a mismatch is [`Error::Corrupt`] and no damaged byte is served. Headers are always
+    /// checked. Turn it off only where something below (a checksumming filesystem) already checks.
+    pub verify: bool,
 }
 
 impl Default for FsOptions {
     fn default() -> Self {
-        FsOptions { sync: true }
+        FsOptions {
+            sync: true,
+            verify: true,
+        }
+    }
+}
+
+impl FsOptions {
+    /// These options with `sync` set.
+    pub fn with_sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// These options with `verify` set.
+    pub fn with_verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
     }
 }
 
@@ -374,21 +396,19 @@ impl Backend for FsBackend {
                 return Ok((known, Bytes::new()));
             }
             let path = b.object_path(&hash, &known.version_id);
-            let opened = blocking(
-                move || -> io::Result<Option<(File, ObjectMeta, Body, Vec<u8>)>> {
-                    let file = match File::open(&path) {
-                        Ok(f) => f,
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                        Err(e) => return Err(e),
-                    };
-                    let (meta, layout, already) = read_version(&file)?;
-                    Ok(Some((file, meta, layout, already)))
-                },
-            )
+            let opened = blocking(move || -> io::Result<Option<(File, ObjectMeta, Body)>> {
+                let file = match File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let (meta, layout) = read_version(&file)?;
+                Ok(Some((file, meta, layout)))
+            })
             .await
             .and_then(|r| r)
             .map_err(|e| io_err(bucket, Some(key), e))?;
-            let Some((file, meta, layout, already)) = opened else {
+            let Some((file, meta, layout)) = opened else {
                 return Err(missing(bucket, key, version));
             };
             if meta.key != key || meta.version_id != known.version_id {
@@ -397,26 +417,17 @@ impl Backend for FsBackend {
             }
             let range: Range<u64> = plan(&meta)?.unwrap_or(0..meta.size);
             let meta = Arc::new(meta);
+            let verify = self.opts.verify;
             let read = match layout {
-                Body::Inline(_) if range.end as usize <= already.len() => {
-                    let all = Bytes::from(already);
-                    return Ok((meta, all.slice(range.start as usize..range.end as usize)));
-                }
-                Body::Inline(off) => {
-                    blocking(move || -> io::Result<Vec<u8>> {
-                        let mut buf = vec![0u8; (range.end - range.start) as usize];
-                        file.read_exact_at(&mut buf, off + range.start)?;
-                        Ok(buf)
-                    })
-                    .await
-                }
+                Body::Inline(data) if data.in_memory(&range) => Ok(data.read(&file, range, verify)),
+                Body::Inline(data) => blocking(move || data.read(&file, range, verify)).await,
                 Body::Parts(segments) => {
                     let dir = b.data_dir(&hash, &meta.version_id, meta.seq);
-                    blocking(move || read_segments(&dir, &segments, range)).await
+                    blocking(move || read_segments(&dir, &segments, range, verify)).await
                 }
             };
             match read.and_then(|r| r) {
-                Ok(data) => return Ok((meta, Bytes::from(data))),
+                Ok(data) => return Ok((meta, data)),
                 // The part files went away after the manifest was read: the version was deleted or
                 // replaced meanwhile, so read again what the index has now. If the index still has this
                 // very write, the files are damaged instead.
@@ -543,14 +554,21 @@ impl Backend for FsBackend {
             // Rewrite the file with the new header and the same bytes (or the same part list), then
             // rename it over the old one.
             let src = File::open(&path)?;
-            let (_, layout, _) = read_version(&src)?;
+            let (_, layout) = read_version(&src)?;
             let mut guard = TempGuard(Some(tmp.clone()));
             match layout {
-                Body::Inline(off) => {
+                Body::Inline(data) => {
+                    // The bytes and their checksums are copied as they are, under a new header of the
+                    // file's own frame version.
                     let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-                    out.write_all(&frame_head(MAGIC, &*m2)?)?;
+                    let head = if data.sums {
+                        frame_head(MAGIC, &*m2)?
+                    } else {
+                        frame_head_v1(MAGIC, &*m2)?
+                    };
+                    out.write_all(&head)?;
                     let mut src = src;
-                    src.seek(SeekFrom::Start(off))?;
+                    src.seek(SeekFrom::Start(data.off))?;
                     io::copy(&mut src, &mut out)?;
                     if sync {
                         out.sync_data()?;
@@ -735,7 +753,7 @@ impl Backend for FsBackend {
             let folder = DirGuard(Some(d2.clone()));
             let mut segments = Vec::with_capacity(files.len());
             for (n, f) in files {
-                let (info, off, _) =
+                let (info, data) =
                     read_frame::<PartInfo>(&File::open(&f)?, PART_MAGIC, |p| p.size)?;
                 if info.part_number != n {
                     return Err(bad_frame("part file holds another part"));
@@ -743,8 +761,9 @@ impl Backend for FsBackend {
                 link_or_copy(&f, &d2.join(part_file(n)), sync)?;
                 segments.push(Segment {
                     part: n,
-                    off,
+                    off: data.off,
                     len: info.size,
+                    sums: data.sums,
                 });
             }
             if sync {

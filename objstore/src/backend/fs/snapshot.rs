@@ -60,6 +60,9 @@ use crate::types::storage_class::StorageClass;
 /// The snapshot's name in the bucket folder.
 pub(super) const SNAPSHOT: &str = "index.snap";
 const MAGIC: &[u8; 8] = b"STRATIX1";
+/// The largest snapshot read (far more than any index this backend holds in memory); a larger file is
+/// damage, and the bucket is scanned.
+const MAX_SNAPSHOT: u64 = 4 << 30;
 /// How long a shutdown waits for writes in flight before it gives up on the snapshot (the next open
 /// then scans, which is always safe).
 const QUIESCE: Duration = Duration::from_secs(30);
@@ -141,8 +144,10 @@ pub(super) fn save(bucket: &FsBucket, sync: bool) -> io::Result<()> {
 /// after a crash.
 pub(super) fn take(dir: &Path) -> io::Result<Option<Loaded>> {
     let path = dir.join(SNAPSHOT);
-    let raw = match fs::read(&path) {
-        Ok(raw) => raw,
+    let raw = match fs::symlink_metadata(&path) {
+        // Only a plain file is read (a link is never followed); it must be a sane size.
+        Ok(m) if m.is_file() && m.len() <= MAX_SNAPSHOT => fs::read(&path).unwrap_or_default(),
+        Ok(_) => Vec::new(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         // Unreadable: scan; but it must still go.
         Err(_) => Vec::new(),
@@ -203,7 +208,7 @@ fn parts_intact(dir: &Path, m: &ObjectMeta) -> bool {
     let folder = dir
         .join(DATA)
         .join(data_folder(&hash, &m.version_id, m.seq));
-    let Ok((meta, Body::Parts(segments), _)) =
+    let Ok((meta, Body::Parts(segments))) =
         File::open(object_path(dir, &hash, &m.version_id)).and_then(|f| read_version(&f))
     else {
         return false;
@@ -211,7 +216,8 @@ fn parts_intact(dir: &Path, m: &ObjectMeta) -> bool {
     meta.seq == m.seq
         && meta.version_id == m.version_id
         && segments.iter().all(|s| {
-            fs::metadata(folder.join(part_file(s.part))).is_ok_and(|f| f.len() >= s.off + s.len)
+            fs::metadata(folder.join(part_file(s.part)))
+                .is_ok_and(|f| Some(f.len()) == s.file_len())
         })
 }
 

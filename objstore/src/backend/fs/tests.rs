@@ -81,9 +81,10 @@ async fn reopen_rebuilds_index_and_clears_temp_files() {
             temp_files_removed: 2,
             quarantined: 1,
             uploads: 0,
+            quarantined_buckets: Vec::new(),
         }
     );
-    assert!(!victim.exists() && root.join("keep/quarantine/garbage").exists());
+    assert!(!victim.exists() && root.join("keep/quarantine/00-garbage").exists());
     let store = Store::builder().with_backend(backend).build().unwrap();
     let names: Vec<_> = store
         .list_buckets()
@@ -114,7 +115,11 @@ async fn reopen_rebuilds_index_and_clears_temp_files() {
 }
 
 /// Uploads `parts` as a multipart upload of `key` and completes it.
-async fn multipart_put(b: &crate::Bucket, key: &str, parts: &[Vec<u8>]) -> Arc<ObjectMeta> {
+pub(super) async fn multipart_put(
+    b: &crate::Bucket,
+    key: &str,
+    parts: &[Vec<u8>],
+) -> Arc<ObjectMeta> {
     let up = b
         .create_multipart_upload(key, Default::default())
         .await
@@ -145,7 +150,7 @@ fn data_folders(root: &Path, bucket: &str) -> Vec<String> {
     names
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
 }
 
