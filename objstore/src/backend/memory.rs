@@ -163,6 +163,20 @@ impl MemoryBackend {
     }
 }
 
+/// The parts' bytes end to end; a single part is shared, not copied.
+fn concat(parts: &[Bytes]) -> Bytes {
+    match parts {
+        [only] => only.clone(),
+        _ => {
+            let mut buf = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
+            for d in parts {
+                buf.extend_from_slice(d);
+            }
+            buf.freeze()
+        }
+    }
+}
+
 fn no_such_bucket(bucket: &str) -> Error {
     Error::NoSuchBucket {
         bucket: bucket.to_string(),
@@ -451,19 +465,48 @@ impl Backend for MemoryBackend {
         check: WriteCheck<'_>,
     ) -> Result<Arc<ObjectMeta>> {
         self.with_bucket(bucket, |b| {
-            // The upload's lock is held to the end, so no part changes under the assembly.
-            let mut uploads = b.uploads.lock();
-            let u = uploads.get(bucket, upload_id)?;
-            let picked = u.pick_parts(bucket, parts)?;
-            let size: u64 = picked.iter().map(|p| p.size).sum();
-            let mut buf = BytesMut::with_capacity(size as usize);
-            for p in &picked {
-                if let Some(d) = u.extra.get(&p.part_number) {
-                    buf.extend_from_slice(d);
+            // The parts are copied outside the bucket's uploads lock, so other uploads to the bucket never
+            // wait for an assembly. Under the lock again, the assembly is used only if every picked part is
+            // still the very buffer that was copied (a part replaced meanwhile means assembling again); two
+            // completes of one upload race to `take` it, and the loser gets NoSuchUpload.
+            for _ in 0..8 {
+                let copied = {
+                    let uploads = b.uploads.lock();
+                    let u = uploads.get(bucket, upload_id)?;
+                    u.pick_parts(bucket, parts)?
+                        .iter()
+                        .map(|p| u.extra.get(&p.part_number).cloned().unwrap_or_default())
+                        .collect::<Vec<Bytes>>()
+                };
+                let body = concat(&copied);
+                let mut uploads = b.uploads.lock();
+                let u = uploads.get(bucket, upload_id)?;
+                let now = u.pick_parts(bucket, parts)?;
+                let unchanged = now.len() == copied.len()
+                    && now.iter().zip(&copied).all(|(p, d)| {
+                        u.extra
+                            .get(&p.part_number)
+                            .is_some_and(|cur| cur.as_ptr() == d.as_ptr() && cur.len() == d.len())
+                    });
+                if unchanged {
+                    meta.size = body.len() as u64;
+                    let stored = b.store(bucket, meta, body, check)?;
+                    uploads.take(upload_id);
+                    return Ok(stored);
                 }
             }
-            meta.size = size;
-            let stored = b.store(bucket, meta, buf.freeze(), check)?;
+            // Parts replaced under eight assemblies in a row: the last one is made under the lock, so
+            // completion always ends.
+            let mut uploads = b.uploads.lock();
+            let u = uploads.get(bucket, upload_id)?;
+            let now: Vec<Bytes> = u
+                .pick_parts(bucket, parts)?
+                .iter()
+                .map(|p| u.extra.get(&p.part_number).cloned().unwrap_or_default())
+                .collect();
+            let body = concat(&now);
+            meta.size = body.len() as u64;
+            let stored = b.store(bucket, meta, body, check)?;
             uploads.take(upload_id);
             Ok(stored)
         })
@@ -486,6 +529,76 @@ mod tests {
         Store::builder().with_clock(clock.clock()).build().unwrap(),
         ()
     ));
+
+    /// A part uploaded again (same bytes, a new buffer) while completes run: each complete assembles the
+    /// parts outside the uploads lock and uses the assembly only if no picked part changed meanwhile, so
+    /// every stored object is whole, and another upload to the bucket proceeds during the assemblies.
+    #[test]
+    fn complete_races_part_replacement_and_stays_whole() {
+        use crate::{CompletedPart, Conditions, MultipartOptions};
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Store::memory();
+            let b = store.create_bucket("race").await.unwrap();
+            let part_len = 5 * 1024 * 1024;
+            let bodies: Vec<Vec<u8>> = (0..3u8).map(|i| vec![b'a' + i; part_len]).collect();
+            let want: Vec<u8> = bodies.concat();
+            for round in 0..10 {
+                let up = b
+                    .create_multipart_upload("k", MultipartOptions::default())
+                    .await
+                    .unwrap();
+                let mut done = Vec::new();
+                for (i, body) in bodies.iter().enumerate() {
+                    let info = b
+                        .upload_part("k", &up.upload_id, i as u32 + 1, body.clone(), None)
+                        .await
+                        .unwrap();
+                    done.push(CompletedPart {
+                        part_number: i as u32 + 1,
+                        etag: info.etag,
+                    });
+                }
+                let other = b
+                    .create_multipart_upload("other", MultipartOptions::default())
+                    .await
+                    .unwrap();
+                let (b2, id, again) = (b.clone(), up.upload_id.clone(), bodies[1].clone());
+                let replacer = tokio::spawn(async move {
+                    for _ in 0..4 {
+                        // NoSuchUpload once the complete has taken it.
+                        let _ = b2.upload_part("k", &id, 2, again.clone(), None).await;
+                        tokio::task::yield_now().await;
+                    }
+                });
+                let (b3, oid) = (b.clone(), other.upload_id.clone());
+                let neighbour = tokio::spawn(async move {
+                    b3.upload_part("other", &oid, 1, vec![b'z'; 1024], None)
+                        .await
+                        .unwrap()
+                });
+                let meta = b
+                    .complete_multipart_upload("k", &up.upload_id, &done, &Conditions::default())
+                    .await
+                    .unwrap();
+                replacer.await.unwrap();
+                neighbour.await.unwrap();
+                assert_eq!(meta.size, want.len() as u64, "round {round}");
+                let got = b.get("k").await.unwrap().body;
+                assert!(got[..] == want[..], "round {round}: assembled bytes differ");
+                assert_eq!(
+                    b.complete_multipart_upload("k", &up.upload_id, &done, &Conditions::default())
+                        .await
+                        .unwrap_err()
+                        .code(),
+                    "NoSuchUpload"
+                );
+            }
+        });
+    }
 
     /// `object_store`'s own conformance suite against a memory-backed bucket (what is run and what is not:
     /// `crate::backend::object_store_integration`).
