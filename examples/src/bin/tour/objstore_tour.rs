@@ -161,16 +161,52 @@ pub(crate) async fn run() -> crate::TourResult {
             b.put(&format!("logs/{i:03}"), format!("line {i}")).await?;
         }
     }
+    // A hostile disk while it was closed: one byte of one object's file flipped, and a folder that
+    // looks like a bucket with a garbage bucket.json.
+    let objects = dir.path().join("tour-durable").join("objects");
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(&objects)? {
+        for f in std::fs::read_dir(sub?.path())? {
+            files.push(f?.path());
+        }
+    }
+    files.sort();
+    let victim = files.first().ok_or("no object file")?;
+    let mut bytes = std::fs::read(victim)?;
+    let last = bytes.len() - 5;
+    bytes[last] ^= 0x20;
+    std::fs::write(victim, bytes)?;
+    std::fs::create_dir_all(dir.path().join("tour-junk"))?;
+    std::fs::write(dir.path().join("tour-junk").join("bucket.json"), "{garbage")?;
+
     let backend = objstore::FsBackend::open(dir.path(), objstore::FsOptions::default())?;
     let report = backend.recovery_report().clone();
     let disk = Store::builder().with_backend(backend).build()?;
     let b = disk.bucket("tour-durable")?;
-    let got = b.get("logs/042").await?;
+    let got = b.get("logs/042").await;
     println!(
         "fs backend reopened: {} buckets, {} objects indexed; logs/042 = {:?}",
         report.buckets,
         report.objects,
-        String::from_utf8_lossy(&got.body)
+        got.map(|g| String::from_utf8_lossy(&g.body).into_owned())
+            .unwrap_or_else(|e| e.code().to_string())
+    );
+    for q in &report.quarantined_buckets {
+        println!(
+            "  quarantined at open: {} -> {} ({})",
+            q.name, q.moved_to, q.reason
+        );
+    }
+    let mut damaged = Vec::new();
+    for meta in b.list_all("").await? {
+        if let Err(e) = b.get(&meta.key).await {
+            damaged.push(format!("{} -> {} {}", meta.key, e.status(), e.code()));
+        }
+    }
+    println!(
+        "  every object's bytes checked against their CRC32C on read: {} of 100 refused, never served: {}",
+        damaged.len(),
+        damaged.join(", ")
     );
 
     // And a bucket is an object_store::ObjectStore, for DataFusion, Polars, delta-rs, parquet.
