@@ -59,7 +59,7 @@
 //! states is checked against the file's real size, with checked arithmetic, before anything is allocated
 //! from it. Every read checks the chunks it touches against their CRC32C ([`FsOptions::verify`], on by
 //! default; about 9% of a 256 MiB GET from the page cache, nothing measurable on 1 KiB: `benches/README.md`),
-//! so a damaged version is [`Error::Corrupt`](crate::Error::Corrupt) naming its bucket and key, never wrong
+//! so a damaged version is [`Error::Corrupt`] naming its bucket and key, never wrong
 //! bytes. At open, a damaged version file is moved to the bucket's `quarantine/` folder, a bucket folder
 //! whose `bucket.json` is missing, unreadable or names another bucket is moved to `ROOT/.quarantine/`, both
 //! listed in the [`RecoveryReport`], and the rest of the store opens. Recovery never follows a symbolic link
