@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 
 use super::index::{self, AsMeta, Versions, missing, version_start};
-use super::uploads::UploadTable;
+use super::uploads::{UploadEntry, UploadTable};
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
     VersionQuery, WriteCheck,
@@ -161,6 +161,18 @@ impl MemoryBackend {
             None => Err(no_such_bucket(bucket)),
         }
     }
+}
+
+/// The bytes of the parts a complete names (checked as S3 checks them), in order, shared, not copied.
+fn part_bytes(
+    u: &UploadEntry<PartData>,
+    bucket: &str,
+    parts: &[(u32, ETag)],
+) -> Result<Vec<Bytes>> {
+    Ok(u.pick_parts(bucket, parts)?
+        .iter()
+        .map(|p| u.extra.get(&p.part_number).cloned().unwrap_or_default())
+        .collect())
 }
 
 /// The parts' bytes end to end; a single part is shared, not copied.
@@ -469,46 +481,34 @@ impl Backend for MemoryBackend {
             // wait for an assembly. Under the lock again, the assembly is used only if every picked part is
             // still the very buffer that was copied (a part replaced meanwhile means assembling again); two
             // completes of one upload race to `take` it, and the loser gets NoSuchUpload.
-            for _ in 0..8 {
-                let copied = {
-                    let uploads = b.uploads.lock();
-                    let u = uploads.get(bucket, upload_id)?;
-                    u.pick_parts(bucket, parts)?
-                        .iter()
-                        .map(|p| u.extra.get(&p.part_number).cloned().unwrap_or_default())
-                        .collect::<Vec<Bytes>>()
-                };
+            let mut copied = part_bytes(b.uploads.lock().get(bucket, upload_id)?, bucket, parts)?;
+            let mut attempts = 1;
+            loop {
                 let body = concat(&copied);
                 let mut uploads = b.uploads.lock();
-                let u = uploads.get(bucket, upload_id)?;
-                let now = u.pick_parts(bucket, parts)?;
-                let unchanged = now.len() == copied.len()
-                    && now.iter().zip(&copied).all(|(p, d)| {
-                        u.extra
-                            .get(&p.part_number)
-                            .is_some_and(|cur| cur.as_ptr() == d.as_ptr() && cur.len() == d.len())
-                    });
-                if unchanged {
-                    meta.size = body.len() as u64;
-                    let stored = b.store(bucket, meta, body, check)?;
-                    uploads.take(upload_id);
-                    return Ok(stored);
-                }
+                let now = part_bytes(uploads.get(bucket, upload_id)?, bucket, parts)?;
+                let same = now.len() == copied.len()
+                    && now
+                        .iter()
+                        .zip(&copied)
+                        .all(|(n, c)| n.as_ptr() == c.as_ptr() && n.len() == c.len());
+                let body = if same {
+                    body
+                } else if attempts >= 8 {
+                    // Parts replaced under eight assemblies in a row: this one is made under the lock, so
+                    // completion always ends.
+                    concat(&now)
+                } else {
+                    drop(uploads);
+                    copied = now;
+                    attempts += 1;
+                    continue;
+                };
+                meta.size = body.len() as u64;
+                let stored = b.store(bucket, meta, body, check)?;
+                uploads.take(upload_id);
+                return Ok(stored);
             }
-            // Parts replaced under eight assemblies in a row: the last one is made under the lock, so
-            // completion always ends.
-            let mut uploads = b.uploads.lock();
-            let u = uploads.get(bucket, upload_id)?;
-            let now: Vec<Bytes> = u
-                .pick_parts(bucket, parts)?
-                .iter()
-                .map(|p| u.extra.get(&p.part_number).cloned().unwrap_or_default())
-                .collect();
-            let body = concat(&now);
-            meta.size = body.len() as u64;
-            let stored = b.store(bucket, meta, body, check)?;
-            uploads.take(upload_id);
-            Ok(stored)
         })
     }
 
