@@ -89,7 +89,7 @@ impl Bucket {
         let now = self.store.clock.now();
         let attributes = match opts.metadata {
             MetadataDirective::Copy => src.attributes.clone(),
-            MetadataDirective::Replace(a) => a.normalized(&self.name, dst_key)?,
+            MetadataDirective::Replace(a) => a.normalized(&self.name, dst_key)?.into_shared(),
         };
         // A copy is one object again: a multipart source's `-N` ETag becomes the MD5 of the content, and a
         // composite checksum the checksum of the whole content.

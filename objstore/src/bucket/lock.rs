@@ -102,7 +102,7 @@ impl Bucket {
             // The clock is read once object lock is known to be on, as before the update.
             let now = self.store.clock.now();
             check_retention_change(bucket, m, retention.as_ref(), now, bypass_governance)?;
-            m.retention = retention.clone();
+            m.retention = retention.clone().map(Box::new);
             Ok(())
         })
         .await

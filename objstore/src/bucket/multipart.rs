@@ -94,10 +94,10 @@ impl Bucket {
         validate_object_tags(&self.name, key, &opts.tags)?;
         let now = to_millis(self.store.clock.now());
         let mut template = ObjectMeta::new(key, 0, ETag::of(b""), now);
-        template.attributes = attributes;
+        template.attributes = attributes.into_shared();
         template.storage_class = opts.storage_class;
         template.tags = opts.tags;
-        template.retention = opts.retention;
+        template.retention = opts.retention.map(Box::new);
         template.legal_hold = opts.legal_hold;
         let upload = Upload {
             upload_id: new_id(),

@@ -93,11 +93,11 @@ impl Bucket {
             etag,
             to_millis(self.store.clock.now()),
         );
-        meta.attributes = attributes;
+        meta.attributes = attributes.into_shared();
         meta.storage_class = opts.storage_class;
         meta.tags = opts.tags;
         meta.checksum = checksum;
-        meta.retention = opts.retention;
+        meta.retention = opts.retention.map(Box::new);
         meta.legal_hold = opts.legal_hold;
         self.write(meta, data, &opts.conditions).await
     }
@@ -112,10 +112,10 @@ impl Bucket {
         match &config.object_lock {
             Some(lock) if meta.retention.is_none() && !meta.is_delete_marker => {
                 if let Some(d) = &lock.default_retention {
-                    meta.retention = Some(Retention {
+                    meta.retention = Some(Box::new(Retention {
                         mode: d.mode,
                         retain_until: meta.last_modified + d.period,
-                    });
+                    }));
                 }
             }
             Some(_) => {}

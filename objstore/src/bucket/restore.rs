@@ -61,17 +61,17 @@ impl Bucket {
                     }
                     _ => {
                         let ready_at = now + delays.of(m.storage_class);
-                        m.restore = Some(RestoreState {
+                        m.restore = Some(Box::new(RestoreState {
                             requested: now,
                             ready_at,
                             expires_at: ready_at + period,
-                        });
+                        }));
                         Ok(())
                     }
                 }
             })
             .await?;
-        meta.restore.clone().ok_or_else(|| {
+        meta.restore.as_deref().cloned().ok_or_else(|| {
             Error::backend(
                 "engine",
                 bucket,

@@ -1,9 +1,11 @@
 //! Object and bucket metadata.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use parking_lot::RwLock;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::limits::MAX_USER_METADATA;
@@ -114,6 +116,79 @@ impl ObjectAttributes {
         }
         Ok(self)
     }
+
+    /// The attributes as an object keeps them, behind an `Arc`: attributes that are only a content type
+    /// (most objects' are) are shared by every object with that content type, so each such object costs
+    /// a pointer instead of 168 bytes and a string.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use objstore::ObjectAttributes;
+    /// let a = ObjectAttributes::default().with_content_type("text/plain").into_shared();
+    /// let b = ObjectAttributes::default().with_content_type("text/plain").into_shared();
+    /// assert!(Arc::ptr_eq(&a, &b));
+    /// ```
+    pub fn into_shared(self) -> Arc<ObjectAttributes> {
+        let only_type = self.content_encoding.is_none()
+            && self.content_disposition.is_none()
+            && self.content_language.is_none()
+            && self.cache_control.is_none()
+            && self.expires.is_none()
+            && self.user_metadata.is_empty();
+        match &self.content_type {
+            _ if !only_type => Arc::new(self),
+            None => NO_ATTRIBUTES.clone(),
+            Some(t) if t.len() > MAX_SHARED_TYPE_LEN => Arc::new(self),
+            Some(t) => {
+                if let Some(shared) = SHARED_TYPES.read().get(t.as_str()) {
+                    return shared.clone();
+                }
+                let mut table = SHARED_TYPES.write();
+                if let Some(shared) = table.get(t.as_str()) {
+                    return shared.clone();
+                }
+                let t: Box<str> = t.as_str().into();
+                let shared = Arc::new(self);
+                if table.len() < MAX_SHARED_TYPES {
+                    table.insert(t, shared.clone());
+                }
+                shared
+            }
+        }
+    }
+}
+
+/// How many distinct content types are shared at most (a store with more keeps the rest per object);
+/// the table is never emptied, so it holds at most about a megabyte.
+const MAX_SHARED_TYPES: usize = 4096;
+/// Longer content types are kept per object.
+const MAX_SHARED_TYPE_LEN: usize = 128;
+
+/// Attributes with nothing set, shared.
+static NO_ATTRIBUTES: LazyLock<Arc<ObjectAttributes>> =
+    LazyLock::new(|| Arc::new(ObjectAttributes::default()));
+
+/// Attributes that are only a content type, shared by content type.
+static SHARED_TYPES: LazyLock<RwLock<HashMap<Box<str>, Arc<ObjectAttributes>>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
+/// Serde for an object's shared attributes: written as the plain struct, read back into the shared form.
+mod shared_attributes {
+    use super::{Arc, Deserialize, Deserializer, ObjectAttributes, Serialize, Serializer};
+    use std::result::Result;
+
+    pub(super) fn serialize<S: Serializer>(
+        a: &Arc<ObjectAttributes>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        ObjectAttributes::serialize(a, s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<ObjectAttributes>, D::Error> {
+        Ok(ObjectAttributes::deserialize(d)?.into_shared())
+    }
 }
 
 /// What S3 knows about one stored object: what `HeadObject` returns.
@@ -127,8 +202,10 @@ pub struct ObjectMeta {
     pub etag: ETag,
     /// When the object was written, by the store's clock (millisecond precision, as S3 lists it).
     pub last_modified: SystemTime,
-    /// Stored headers and user metadata.
-    pub attributes: ObjectAttributes,
+    /// Stored headers and user metadata, shared between objects where they are equal and only a content
+    /// type (see [`ObjectAttributes::into_shared`]); `Arc::make_mut` changes one object's.
+    #[serde(with = "shared_attributes")]
+    pub attributes: Arc<ObjectAttributes>,
     /// The version's id: [`NULL_VERSION`] for the version an unversioned or suspended bucket writes.
     #[serde(default = "null_version")]
     pub version_id: String,
@@ -144,15 +221,15 @@ pub struct ObjectMeta {
     /// The checksum the client asked for, verified at write time.
     #[serde(default)]
     pub checksum: Option<Checksum>,
-    /// Object lock retention of this version.
+    /// Object lock retention of this version (boxed: most versions have none).
     #[serde(default)]
-    pub retention: Option<Retention>,
+    pub retention: Option<Box<Retention>>,
     /// Object lock legal hold of this version.
     #[serde(default)]
     pub legal_hold: bool,
-    /// The state of a restore from an archive class.
+    /// The state of a restore from an archive class (boxed: most versions have none).
     #[serde(default)]
-    pub restore: Option<RestoreState>,
+    pub restore: Option<Box<RestoreState>>,
     /// For an object completed from a multipart upload, its number of parts.
     #[serde(default)]
     pub parts_count: Option<u32>,
@@ -180,7 +257,7 @@ impl ObjectMeta {
             size,
             etag,
             last_modified,
-            attributes: ObjectAttributes::default(),
+            attributes: NO_ATTRIBUTES.clone(),
             version_id: null_version(),
             is_delete_marker: false,
             storage_class: StorageClass::default(),
@@ -224,6 +301,45 @@ pub(crate) fn to_secs(t: SystemTime) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 18: what every stored version carries inline. Rare fields are boxed and the attributes
+    /// shared, so the metadata takes 224 bytes (it took 440).
+    #[test]
+    fn metadata_is_small_and_plain_attributes_are_shared() {
+        let size = std::mem::size_of::<ObjectMeta>();
+        assert!(size <= 224, "ObjectMeta is {size} bytes");
+
+        let plain = |t: &str| {
+            ObjectAttributes::default()
+                .with_content_type(t)
+                .into_shared()
+        };
+        assert!(Arc::ptr_eq(&plain("image/png"), &plain("image/png")));
+        assert!(!Arc::ptr_eq(&plain("image/png"), &plain("image/gif")));
+        assert!(Arc::ptr_eq(
+            &ObjectAttributes::default().into_shared(),
+            &ObjectMeta::new("k", 0, ETag::of(b""), SystemTime::UNIX_EPOCH).attributes
+        ));
+        // Attributes beyond a content type are the object's own, and kept whole.
+        let own = || {
+            ObjectAttributes::default()
+                .with_content_type("image/png")
+                .with_metadata("owner", "me")
+                .into_shared()
+        };
+        let (a, b) = (own(), own());
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a.user_metadata.get("owner").map(String::as_str), Some("me"));
+        // A content type too long to share is kept per object, whole.
+        let long = "x/".to_string() + &"y".repeat(MAX_SHARED_TYPE_LEN);
+        assert_eq!(plain(&long).content_type.as_deref(), Some(long.as_str()));
+        // Read back from JSON, plain attributes are shared again.
+        let mut m = ObjectMeta::new("k", 0, ETag::of(b""), SystemTime::UNIX_EPOCH);
+        m.attributes = plain("text/csv");
+        let back: ObjectMeta = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        assert!(Arc::ptr_eq(&back.attributes, &m.attributes));
+    }
 
     #[test]
     fn metadata_names_are_lowercased_and_limited() {

@@ -54,7 +54,7 @@ use super::layout::{DATA, OBJECTS, TMP, data_folder, key_hash, object_path, part
 use super::state::FsBucket;
 use crate::backend::index::{VersionIndex, Versions};
 use crate::types::etag::ETag;
-use crate::types::meta::ObjectMeta;
+use crate::types::meta::{ObjectAttributes, ObjectMeta};
 use crate::types::storage_class::StorageClass;
 
 /// The snapshot's name in the bucket folder.
@@ -389,7 +389,11 @@ fn decode_one(buf: &mut &[u8]) -> Option<ObjectMeta> {
             m.seq = seq;
             m.is_delete_marker = flags & 1 != 0;
             m.storage_class = *StorageClass::ALL.get(usize::from(flags >> 1))?;
-            m.attributes.content_type = content_type;
+            m.attributes = ObjectAttributes {
+                content_type,
+                ..ObjectAttributes::default()
+            }
+            .into_shared();
             Some(m)
         }
         _ => None,
@@ -417,7 +421,9 @@ mod tests {
         let t = UNIX_EPOCH + Duration::new(1_700_000_000 + i, 123_000_000);
         let mut m = ObjectMeta::new(&format!("key/{i}"), i * 7, ETag::of(&i.to_le_bytes()), t);
         m.seq = i + 1;
-        m.attributes = ObjectAttributes::default().with_content_type("text/plain");
+        m.attributes = ObjectAttributes::default()
+            .with_content_type("text/plain")
+            .into_shared();
         m
     }
 
@@ -436,7 +442,7 @@ mod tests {
             cases.push(m);
         }
         let mut bare = sample(3);
-        bare.attributes.content_type = None;
+        Arc::make_mut(&mut bare.attributes).content_type = None;
         cases.push(bare);
         let mut tagged = sample(4);
         tagged.tags.insert("team".into(), "data".into());
@@ -448,7 +454,12 @@ mod tests {
         cases.push(multipart);
         let mut held = sample(6);
         held.legal_hold = true;
-        held.attributes = held.attributes.with_metadata("owner", "me");
+        held.attributes = Arc::new(
+            held.attributes
+                .as_ref()
+                .clone()
+                .with_metadata("owner", "me"),
+        );
         cases.push(held);
         for m in &cases {
             assert_eq!(roundtrip(m).as_ref(), Some(m), "{m:?}");
