@@ -2,11 +2,13 @@
 //! answer [`Backend::list`](super::Backend::list), [`Backend::list_versions`](super::Backend::list_versions)
 //! and lookups of one version.
 //!
-//! A backend's index maps each key (in UTF-8 binary order, as S3 lists) to what it keeps of the key's
-//! versions: all of them ([`Versions`], the fs backend's [`VersionIndex`]), or only the newest
-//! (`Arc<ObjectMeta>`, the memory backend's, whose versions sit in its hash shards). Both implement
-//! [`KeyVersions`], so one generic function serves both with no cost over hand-written loops:
-//! - listing: [`list_start`], [`keys_from`] and [`list_page`] (prefix, start-after, delete markers skipped);
+//! A backend's index orders keys (in UTF-8 binary order, as S3 lists) with what it keeps of each key's
+//! versions: all of them ([`Versions`] in a map, the fs backend's [`VersionIndex`]), or only the newest
+//! ([`Newest`] in a set, the memory backend's [`NewestIndex`], whose versions sit in its hash shards and
+//! whose keys are read from the newest version's metadata rather than stored again). One page function
+//! serves both with no cost over hand-written loops:
+//! - listing: [`list_start`], [`keys_from`], [`newest_from`] and [`list_page`] / [`list_newest`] (prefix,
+//!   start-after, delete markers skipped);
 //! - version paging: [`version_start`], [`push_versions`] and [`version_page`] (S3's key and version-id
 //!   markers, and the engine's `start_at`); a version-id marker is found in O(log n) of its key's versions;
 //! - one key's versions: [`insert_version`] and [`remove_version`] (O(log n) of the key's versions, see
@@ -19,7 +21,8 @@
 //! and on `meta` and `error`; no backend module depends the other way.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -34,13 +37,6 @@ pub trait KeyVersions {
     fn latest(&self) -> Option<&Arc<ObjectMeta>>;
 }
 
-/// An index of newest versions only.
-impl KeyVersions for Arc<ObjectMeta> {
-    fn latest(&self) -> Option<&Arc<ObjectMeta>> {
-        Some(self)
-    }
-}
-
 /// An index of all versions.
 impl<T: AsMeta> KeyVersions for Versions<T> {
     fn latest(&self) -> Option<&Arc<ObjectMeta>> {
@@ -50,6 +46,40 @@ impl<T: AsMeta> KeyVersions for Versions<T> {
 
 /// An index that keeps every version of each key in memory.
 pub type VersionIndex = BTreeMap<Arc<str>, Versions<Arc<ObjectMeta>>>;
+
+/// A key's newest version, ordered, compared and looked up (`Borrow<str>`) by its key alone, so an index
+/// of newest versions is a set of them and holds no second copy of each key.
+#[derive(Debug, Clone)]
+pub struct Newest(pub Arc<ObjectMeta>);
+
+impl Borrow<str> for Newest {
+    fn borrow(&self) -> &str {
+        &self.0.key
+    }
+}
+
+impl PartialEq for Newest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for Newest {}
+
+impl PartialOrd for Newest {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Newest {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.key.cmp(&other.0.key)
+    }
+}
+
+/// An index of each key's newest version only.
+pub type NewestIndex = BTreeSet<Newest>;
 
 /// The lower bound of a listing: the later of `after` and the prefix itself.
 pub fn list_start<'a>(prefix: &'a str, after: Bound<&'a str>) -> Bound<&'a str> {
@@ -74,6 +104,18 @@ where
         .take_while(move |(k, _)| Borrow::<str>::borrow(*k).starts_with(prefix))
 }
 
+/// The newest versions in `index` from `start` on, in key order, while their keys start with `prefix`.
+pub fn newest_from<'a>(
+    index: &'a NewestIndex,
+    start: Bound<&str>,
+    prefix: &'a str,
+) -> impl Iterator<Item = &'a Arc<ObjectMeta>> + use<'a> {
+    index
+        .range::<str, _>((start, Bound::Unbounded))
+        .map(|n| &n.0)
+        .take_while(move |m| m.key.starts_with(prefix))
+}
+
 /// One page of a listing: up to `query.limit` keys in order whose newest version is not a delete marker,
 /// with that version.
 pub fn list_page<K, V>(index: &BTreeMap<K, V>, query: &ListQuery<'_>) -> Vec<Arc<ObjectMeta>>
@@ -81,9 +123,28 @@ where
     K: Borrow<str> + Ord,
     V: KeyVersions,
 {
-    keys_from(index, list_start(query.prefix, query.after), query.prefix)
-        .filter_map(|(_, v)| v.latest().filter(|m| !m.is_delete_marker))
-        .take(query.limit)
+    page_of(
+        keys_from(index, list_start(query.prefix, query.after), query.prefix)
+            .filter_map(|(_, v)| v.latest()),
+        query.limit,
+    )
+}
+
+/// [`list_page`] over an index of newest versions.
+pub fn list_newest(index: &NewestIndex, query: &ListQuery<'_>) -> Vec<Arc<ObjectMeta>> {
+    page_of(
+        newest_from(index, list_start(query.prefix, query.after), query.prefix),
+        query.limit,
+    )
+}
+
+fn page_of<'a>(
+    newest: impl Iterator<Item = &'a Arc<ObjectMeta>>,
+    limit: usize,
+) -> Vec<Arc<ObjectMeta>> {
+    newest
+        .filter(|m| !m.is_delete_marker)
+        .take(limit)
         .cloned()
         .collect()
 }
@@ -269,10 +330,7 @@ mod tests {
     #[test]
     fn list_page_pages_by_prefix_start_after_and_limit() {
         let index = sample();
-        let newest: BTreeMap<Arc<str>, Arc<ObjectMeta>> = index
-            .iter()
-            .map(|(k, v)| (k.clone(), v.latest().clone()))
-            .collect();
+        let newest: NewestIndex = index.values().map(|v| Newest(v.latest().clone())).collect();
         let cases = [
             (list("", Bound::Unbounded, 10), vec!["a", "a/b", "c"]),
             (list("a", Bound::Unbounded, 10), vec!["a", "a/b"]),
@@ -283,7 +341,7 @@ mod tests {
         ];
         for (query, want) in cases {
             assert_eq!(keys(&list_page(&index, &query)), want, "{query:?}");
-            assert_eq!(keys(&list_page(&newest, &query)), want, "{query:?}");
+            assert_eq!(keys(&list_newest(&newest, &query)), want, "{query:?}");
         }
     }
 

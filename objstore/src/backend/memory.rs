@@ -1,9 +1,9 @@
 //! The memory backend: the test double, and the fastest.
 //!
-//! Buckets sit in a copy-on-write map (`ArcSwap`), so finding one takes no lock. Each bucket keeps its
-//! keys twice, sharing keys and metadata: a sharded hash map for point operations (a get of the newest
-//! version takes one shard's read lock, so gets on different keys do not contend) and an ordered index of
-//! each key's newest version for listing. A write takes its key's shard lock and then the index lock, always
+//! Buckets sit in a copy-on-write map (`ArcSwap`), so finding one takes no lock. Each bucket finds its
+//! keys two ways, sharing the metadata and storing each key once (in its newest version's metadata): a
+//! sharded hash table for point operations (a get of the newest version takes one shard's read lock, so
+//! gets on different keys do not contend) and an ordered set of each key's newest version for listing. A write takes its key's shard lock and then the index lock, always
 //! in that order. A key's slot is a [`Versions`]: its newest version inline and older versions (none, and
 //! so nothing allocated, in an unversioned bucket) indexed by `seq` and by version id, so versioning costs
 //! the common path nothing and a key with 100k versions puts, gets by id and pages in O(log n). Version listings
@@ -11,7 +11,7 @@
 //! waiting for a shard. Multipart uploads sit in a per-bucket map under their own lock, taken before a
 //! shard's, never after.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
+use hashbrown::HashTable;
 use parking_lot::{Mutex, RwLock};
 
-use super::index::{self, AsMeta, Versions, missing, version_start};
+use super::index::{self, AsMeta, Newest, NewestIndex, Versions, missing, version_start};
 use super::uploads::{UploadEntry, UploadTable};
 use super::{
     Backend, ConfigUpdate, ListQuery, MetaUpdate, PartInfo, ReadPlan, Upload, VersionEntry,
@@ -36,7 +37,7 @@ use crate::types::meta::{BucketInfo, ObjectMeta};
 const SHARDS: usize = 64;
 
 type Hasher = foldhash::fast::FixedState;
-type Shard = RwLock<HashMap<Arc<str>, Slot, Hasher>>;
+type Shard = RwLock<KeyTable>;
 
 /// Buckets and objects in memory. Cheap to create; cloning a [`Store`](crate::Store) shares it.
 #[derive(Debug, Default)]
@@ -61,6 +62,41 @@ impl AsMeta for Version {
 /// A key's versions: the newest inline, older ones (if any) indexed by `seq` and by version id.
 type Slot = Versions<Version>;
 
+/// One shard's keys: each key's slot, found by the key its newest version's metadata carries, so the key
+/// is not stored a second time (an `Arc<str>` per key cost 48 bytes).
+#[derive(Debug, Default)]
+struct KeyTable(HashTable<Slot>);
+
+fn key_of(slot: &Slot) -> &str {
+    &slot.latest().meta.key
+}
+
+impl KeyTable {
+    fn get(&self, hash: u64, key: &str) -> Option<&Slot> {
+        self.0.find(hash, |s| key_of(s) == key)
+    }
+
+    fn get_mut(&mut self, hash: u64, key: &str) -> Option<&mut Slot> {
+        self.0.find_mut(hash, |s| key_of(s) == key)
+    }
+
+    /// Adds the slot of a key that has none here.
+    fn insert_new(&mut self, hash: u64, slot: Slot, hasher: &Hasher) {
+        self.0
+            .insert_unique(hash, slot, |s| hasher.hash_one(key_of(s)));
+    }
+
+    fn remove(&mut self, hash: u64, key: &str) {
+        if let Ok(entry) = self.0.find_entry(hash, |s| key_of(s) == key) {
+            entry.remove();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The bytes of an upload's parts, by part number.
 type PartData = HashMap<u32, Bytes>;
 
@@ -70,7 +106,7 @@ struct MemBucket {
     config: ArcSwap<BucketConfig>,
     config_lock: Mutex<()>,
     shards: Box<[Shard]>,
-    index: RwLock<BTreeMap<Arc<str>, Arc<ObjectMeta>>>,
+    index: RwLock<NewestIndex>,
     uploads: Mutex<UploadTable<PartData>>,
     deleted: AtomicBool,
     hasher: Hasher,
@@ -82,19 +118,19 @@ impl MemBucket {
             info,
             config: ArcSwap::from_pointee(BucketConfig::default()),
             config_lock: Mutex::new(()),
-            shards: (0..SHARDS)
-                .map(|_| RwLock::new(HashMap::with_hasher(Hasher::default())))
-                .collect(),
-            index: RwLock::new(BTreeMap::new()),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            index: RwLock::default(),
             uploads: Mutex::new(UploadTable::new()),
             deleted: AtomicBool::new(false),
             hasher: Hasher::default(),
         }
     }
 
-    fn shard(&self, key: &str) -> &Shard {
+    /// The key's hash and its shard. The shard is chosen by middle bits of the hash, as the table inside
+    /// uses its low bits for the bucket and its top seven as tags.
+    fn locate(&self, key: &str) -> (u64, &Shard) {
         let h = self.hasher.hash_one(key);
-        &self.shards[(h >> 58) as usize % SHARDS]
+        (h, &self.shards[(h >> 40) as usize % SHARDS])
     }
 
     /// Stores a version as the newest of its key under the shard lock, after the check.
@@ -105,24 +141,22 @@ impl MemBucket {
         data: Bytes,
         check: WriteCheck<'_>,
     ) -> Result<Arc<ObjectMeta>> {
-        let mut shard = self.shard(&meta.key).write();
+        let (hash, shard) = self.locate(&meta.key);
+        let mut shard = shard.write();
         if self.deleted.load(Ordering::Acquire) {
             return Err(no_such_bucket(bucket));
         }
-        match shard.get_mut(meta.key.as_str()) {
+        match shard.get_mut(hash, &meta.key) {
             None => {
                 check(None, None)?;
                 meta.seq = 1;
                 let meta = Arc::new(meta);
-                let key: Arc<str> = Arc::from(meta.key.as_str());
-                shard.insert(
-                    key.clone(),
-                    Slot::new(Version {
-                        meta: meta.clone(),
-                        data,
-                    }),
-                );
-                self.index.write().insert(key, meta.clone());
+                let slot = Slot::new(Version {
+                    meta: meta.clone(),
+                    data,
+                });
+                shard.insert_new(hash, slot, &self.hasher);
+                self.index.write().replace(Newest(meta.clone()));
                 Ok(meta)
             }
             Some(slot) => {
@@ -136,12 +170,7 @@ impl MemBucket {
                     meta: meta.clone(),
                     data,
                 });
-                // Keep the key allocation shared between the map and the index.
-                let key = shard
-                    .get_key_value(meta.key.as_str())
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_else(|| Arc::from(meta.key.as_str()));
-                self.index.write().insert(key, meta.clone());
+                self.index.write().replace(Newest(meta.clone()));
                 Ok(meta)
             }
         }
@@ -274,9 +303,10 @@ impl Backend for MemoryBackend {
         version: Option<&str>,
     ) -> Result<Arc<ObjectMeta>> {
         self.with_bucket(bucket, |b| {
-            b.shard(key)
+            let (hash, shard) = b.locate(key);
+            shard
                 .read()
-                .get(key)
+                .get(hash, key)
                 .and_then(|s| s.pick(version))
                 .map(|v| v.meta.clone())
                 .ok_or_else(|| missing(bucket, key, version))
@@ -292,9 +322,10 @@ impl Backend for MemoryBackend {
     ) -> Result<(Arc<ObjectMeta>, Bytes)> {
         self.with_bucket(bucket, |b| {
             let (meta, data) = {
-                let shard = b.shard(key).read();
+                let (hash, shard) = b.locate(key);
+                let shard = shard.read();
                 let v = shard
-                    .get(key)
+                    .get(hash, key)
                     .and_then(|s| s.pick(version))
                     .ok_or_else(|| missing(bucket, key, version))?;
                 (v.meta.clone(), v.data.clone())
@@ -325,8 +356,9 @@ impl Backend for MemoryBackend {
         check: WriteCheck<'_>,
     ) -> Result<Option<Arc<ObjectMeta>>> {
         self.with_bucket(bucket, |b| {
-            let mut shard = b.shard(key).write();
-            let Some(slot) = shard.get_mut(key) else {
+            let (hash, shard) = b.locate(key);
+            let mut shard = shard.write();
+            let Some(slot) = shard.get_mut(hash, key) else {
                 check(None, None)?;
                 return Ok(None);
             };
@@ -336,17 +368,13 @@ impl Backend for MemoryBackend {
                 return Ok(None);
             }
             if slot.is_last(version_id) {
-                shard.remove(key);
+                shard.remove(hash, key);
                 b.index.write().remove(key);
             } else {
                 let was_latest = slot.latest().meta.version_id == version_id;
                 slot.remove(version_id);
                 if was_latest {
-                    let meta = slot.latest().meta.clone();
-                    let k = shard.get_key_value(key).map(|(k, _)| k.clone());
-                    if let Some(k) = k {
-                        b.index.write().insert(k, meta);
-                    }
+                    b.index.write().replace(Newest(slot.latest().meta.clone()));
                 }
             }
             Ok(target)
@@ -361,9 +389,10 @@ impl Backend for MemoryBackend {
         update: MetaUpdate<'_>,
     ) -> Result<Arc<ObjectMeta>> {
         self.with_bucket(bucket, |b| {
-            let mut shard = b.shard(key).write();
+            let (hash, shard) = b.locate(key);
+            let mut shard = shard.write();
             let slot = shard
-                .get_mut(key)
+                .get_mut(hash, key)
                 .ok_or_else(|| missing(bucket, key, version))?;
             let is_latest = version.is_none_or(|v| slot.latest().meta.version_id == v);
             let id = match version {
@@ -377,17 +406,14 @@ impl Backend for MemoryBackend {
             let next = Arc::new(index::updated_meta(&v.meta, update)?);
             v.meta = next.clone();
             if is_latest {
-                let k = shard.get_key_value(key).map(|(k, _)| k.clone());
-                if let Some(k) = k {
-                    b.index.write().insert(k, next.clone());
-                }
+                b.index.write().replace(Newest(next.clone()));
             }
             Ok(next)
         })
     }
 
     async fn list(&self, bucket: &str, query: ListQuery<'_>) -> Result<Vec<Arc<ObjectMeta>>> {
-        self.with_bucket(bucket, |b| Ok(index::list_page(&b.index.read(), &query)))
+        self.with_bucket(bucket, |b| Ok(index::list_newest(&b.index.read(), &query)))
     }
 
     async fn list_versions(
@@ -404,23 +430,25 @@ impl Backend for MemoryBackend {
             };
             while out.len() < query.limit {
                 // Take a batch of keys, release the index, then read each key's shard.
-                let keys: Vec<Arc<str>> = {
+                let keys: Vec<Arc<ObjectMeta>> = {
                     let index = b.index.read();
                     let from = match &start {
                         Bound::Included(k) => Bound::Included(k.as_str()),
                         Bound::Excluded(k) => Bound::Excluded(k.as_str()),
                         Bound::Unbounded => Bound::Unbounded,
                     };
-                    index::keys_from(&index, from, query.prefix)
+                    index::newest_from(&index, from, query.prefix)
                         .take(query.limit - out.len())
-                        .map(|(k, _)| k.clone())
+                        .cloned()
                         .collect()
                 };
                 let Some(last) = keys.last() else { break };
-                start = Bound::Excluded(last.to_string());
-                for key in &keys {
+                start = Bound::Excluded(last.key.clone());
+                for newest in &keys {
+                    let key = newest.key.as_str();
+                    let (hash, shard) = b.locate(key);
                     // Under the shard's read lock, only the page's versions are cloned.
-                    let full = match b.shard(key).read().get(&**key) {
+                    let full = match shard.read().get(hash, key) {
                         Some(slot) => index::push_versions(&mut out, key, slot, &query),
                         None => continue,
                     };

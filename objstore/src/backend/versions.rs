@@ -6,8 +6,9 @@
 //! The newest version sits inline (most keys have one version, and it costs them no allocation beyond
 //! the set itself); older versions, if any, sit in a boxed side structure: a vector in `seq` order,
 //! oldest first, that puts append to (so a page from a version-id marker is a slice read backwards, and
-//! the next newest after a delete is its last entry), and a hash map from version id to position (so a
-//! version id is found without a scan, in a few cache misses however many versions there are). A
+//! the next newest after a delete is its last entry), and a hash table of positions found by version id
+//! (so a version id is found without a scan, in a few cache misses however many versions there are; the
+//! table holds only positions and compares ids in the versions' own metadata, so no id is stored twice). A
 //! removal leaves a hole that pages skip; once holes outnumber a quarter of the versions the vector is
 //! compacted and the positions renumbered, so removals cost O(1) amortized. A version older than the
 //! newest of them is inserted in place, in O(n): a reopen builds the vector in order instead, so only a
@@ -16,8 +17,10 @@
 //!
 //! Depends on `meta` only (through [`AsMeta`]); [`index`](super::index) builds its key maps from it.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use crate::types::meta::ObjectMeta;
 
@@ -43,12 +46,12 @@ pub struct Versions<T> {
 }
 
 /// The versions older than the newest, oldest first by `seq` (`None`: removed, until the next compaction),
-/// and a version id -> position map.
+/// and the position of each by version id.
 #[derive(Debug, Clone)]
 struct Older<T> {
     /// Sorted by `seq`; never ends with a removed slot.
     slots: Vec<(u64, Option<T>)>,
-    ids: HashMap<Box<str>, usize, Hasher>,
+    ids: Ids,
     /// Removed slots still in `slots`.
     holes: usize,
 }
@@ -57,8 +60,65 @@ impl<T> Default for Older<T> {
     fn default() -> Self {
         Older {
             slots: Vec::new(),
-            ids: HashMap::default(),
+            ids: Ids::default(),
             holes: 0,
+        }
+    }
+}
+
+type Slots<T> = [(u64, Option<T>)];
+
+/// The id of the version at a position (`""` for a hole, which no lookup matches: ids are never empty).
+fn id_at<T: AsMeta>(slots: &Slots<T>, at: usize) -> &str {
+    slots
+        .get(at)
+        .and_then(|(_, v)| v.as_ref())
+        .map_or("", |v| v.meta().version_id.as_str())
+}
+
+/// Positions in `slots` of the live versions, found by version id. Every position it holds is a live
+/// slot: callers remove a position before emptying or moving its slot, and add one after filling it.
+#[derive(Debug, Clone, Default)]
+struct Ids {
+    table: HashTable<usize>,
+    hasher: Hasher,
+}
+
+impl Ids {
+    fn get<T: AsMeta>(&self, slots: &Slots<T>, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.table.find(hash, |&at| id_at(slots, at) == id).copied()
+    }
+
+    /// Adds the position of a filled slot whose id is not in the table.
+    fn insert<T: AsMeta>(&mut self, slots: &Slots<T>, at: usize) {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(id_at(slots, at));
+        self.table
+            .insert_unique(hash, at, |&p| hasher.hash_one(id_at(slots, p)));
+    }
+
+    fn remove<T: AsMeta>(&mut self, slots: &Slots<T>, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        let entry = self
+            .table
+            .find_entry(hash, |&at| id_at(slots, at) == id)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// Moves every position from `from` on one place later (a slot was inserted before them).
+    fn shift_from(&mut self, from: usize) {
+        for at in self.table.iter_mut().filter(|at| **at >= from) {
+            *at += 1;
+        }
+    }
+
+    /// Forgets every position and adds those of the live slots.
+    fn rebuild<T: AsMeta>(&mut self, slots: &Slots<T>) {
+        self.table.clear();
+        for (at, _) in slots.iter().enumerate().filter(|(_, (_, v))| v.is_some()) {
+            self.insert(slots, at);
         }
     }
 }
@@ -71,45 +131,33 @@ impl<T: AsMeta> Older<T> {
     /// Adds a version: O(1) when it is the newest of them (every put), O(n) otherwise (a reopen builds
     /// in order instead; only a large fs write staged before a later one commits lands here).
     fn push(&mut self, v: T) {
-        let (id, seq) = (Box::from(v.meta().version_id.as_str()), v.meta().seq);
+        let seq = v.meta().seq;
         match self.slots.last() {
             Some((last, _)) if *last >= seq => {
                 let at = self.slots.partition_point(|(s, _)| *s < seq);
                 if self.slots.get(at).is_some_and(|(s, _)| *s == seq) {
                     // Only a damaged store gives one key two versions with one `seq`: the later wins.
-                    if let Some(old) = self.slots[at].1.replace(v) {
-                        self.ids.remove(old.meta().version_id.as_str());
-                    } else {
+                    let old = id_at(&self.slots, at).to_string();
+                    if self.ids.remove(&self.slots, &old).is_none() {
                         self.holes -= 1;
                     }
-                    self.ids.insert(id, at);
+                    self.slots[at].1 = Some(v);
+                    self.ids.insert(&self.slots, at);
                     return;
                 }
+                self.ids.shift_from(at);
                 self.slots.insert(at, (seq, Some(v)));
-                self.ids.insert(id, at);
-                self.reindex(at + 1);
+                self.ids.insert(&self.slots, at);
             }
             _ => {
-                self.ids.insert(id, self.slots.len());
                 self.slots.push((seq, Some(v)));
-            }
-        }
-    }
-
-    /// Points the ids of the slots from `from` on at their positions.
-    fn reindex(&mut self, from: usize) {
-        for (i, (_, v)) in self.slots.iter().enumerate().skip(from) {
-            if let Some(p) = v
-                .as_ref()
-                .and_then(|v| self.ids.get_mut(v.meta().version_id.as_str()))
-            {
-                *p = i;
+                self.ids.insert(&self.slots, self.slots.len() - 1);
             }
         }
     }
 
     fn remove(&mut self, id: &str) -> Option<T> {
-        let at = self.ids.remove(id)?;
+        let at = self.ids.remove(&self.slots, id)?;
         let v = self.slots.get_mut(at)?.1.take();
         self.holes += 1;
         self.tidy();
@@ -126,16 +174,16 @@ impl<T: AsMeta> Older<T> {
         if self.holes > 16 && self.holes * 4 > self.live() {
             self.slots.retain(|(_, v)| v.is_some());
             self.holes = 0;
-            self.reindex(0);
+            self.ids.rebuild(&self.slots);
         }
     }
 
     fn pop_newest(&mut self) -> Option<T> {
+        let id = id_at(&self.slots, self.slots.len().checked_sub(1)?).to_string();
+        self.ids.remove(&self.slots, &id);
         let (_, v) = self.slots.pop()?;
-        let v = v?;
-        self.ids.remove(v.meta().version_id.as_str());
         self.tidy();
-        Some(v)
+        v
     }
 
     fn newest_seq(&self) -> Option<u64> {
@@ -143,11 +191,11 @@ impl<T: AsMeta> Older<T> {
     }
 
     fn get(&self, id: &str) -> Option<&T> {
-        self.slots.get(*self.ids.get(id)?)?.1.as_ref()
+        self.slots.get(self.ids.get(&self.slots, id)?)?.1.as_ref()
     }
 
     fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        let at = *self.ids.get(id)?;
+        let at = self.ids.get(&self.slots, id)?;
         self.slots.get_mut(at)?.1.as_mut()
     }
 }
@@ -199,13 +247,13 @@ impl<T: AsMeta> Versions<T> {
             if id == set.latest.meta().version_id.as_str() {
                 continue;
             }
-            if let Some(at) = older.ids.get(id).copied() {
+            if let Some(at) = older.ids.remove(&older.slots, id) {
                 // An older copy of one id: the newer (this one) replaces it.
                 let _ = older.slots[at].1.take();
                 older.holes += 1;
             }
-            older.ids.insert(Box::from(id), older.slots.len());
             older.slots.push((v.meta().seq, Some(v)));
+            older.ids.insert(&older.slots, older.slots.len() - 1);
         }
         older.tidy();
         if older.live() > 0 {
@@ -271,7 +319,8 @@ impl<T: AsMeta> Versions<T> {
                 rest: slots.iter(),
             });
         }
-        let at = *self.older.as_ref()?.ids.get(marker)?;
+        let older = self.older.as_ref()?;
+        let at = older.ids.get(&older.slots, marker)?;
         Some(Iter {
             first: None,
             rest: slots[..at].iter(),
