@@ -7,6 +7,7 @@
 
 mod common;
 
+mod apigw;
 mod blocking;
 mod concurrency;
 mod events;
